@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Builds the lab image (a Debian root filesystem) once per recipe, from Debian's packages with mmdebstrap.
+#   build.sh          build the image if the cache has none for this recipe, and print its path
+#   build.sh --path   only print where the image for this recipe lives (built or not)
+# The cache lives outside the repository, keyed by the hash of this recipe, so a rebuild happens only
+# when packages.txt or this script changes. Sandboxes share the image read-only as their overlay lower dir.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+cache=${WIRELAB_IMAGE_CACHE:-/var/cache/wirelab/images}
+recipe_hash=$(cat "$here/packages.txt" "$here/build.sh" "$here/profile.sh" | sha256sum | cut -c1-16)
+image="$cache/$recipe_hash"
+
+if [[ "${1:-}" == "--path" ]]; then
+  echo "$image"
+  exit 0
+fi
+if [[ -f "$image/.complete" ]]; then
+  echo "$image"
+  exit 0
+fi
+
+packages=$(grep -v -e '^#' -e '^\s*$' "$here/packages.txt" | paste -sd, -)
+mkdir -p "$cache"
+staging=$(mktemp -d "$cache/.build-XXXXXX")
+trap 'rm -rf "$staging"' EXIT
+
+echo "wirelab: building the lab image $recipe_hash from Debian packages (about a minute, once)..." >&2
+# The host's own apt sources: the same mirror (or local proxy) the host already reaches.
+host_sources=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null || true)
+mmdebstrap \
+  --variant=minbase \
+  --include="$packages" \
+  --dpkgopt='path-exclude=/usr/share/man/*' \
+  --dpkgopt='path-exclude=/usr/share/doc/*' \
+  --dpkgopt='path-include=/usr/share/doc/*/copyright' \
+  --dpkgopt='path-exclude=/usr/share/locale/*' \
+  --customize-hook="install -m 0644 '$here/profile.sh' \"\$1/etc/profile.d/wirelab.sh\"" \
+  --customize-hook='echo lab > "$1/etc/hostname"' \
+  --customize-hook='rm -f "$1/etc/resolv.conf"; : > "$1/etc/resolv.conf"' \
+  --customize-hook='mkdir -p "$1/sys/fs/bpf" "$1/sys/kernel/tracing" "$1/run/wirelab"' \
+  bookworm "$staging/rootfs" - <<<"$host_sources" >&2
+
+mv "$staging/rootfs" "$staging/image"
+rm -rf "$image"
+mv "$staging/image" "$image"
+touch "$image/.complete"
+echo "$image"

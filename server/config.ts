@@ -1,0 +1,50 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+// Every knob an operator may turn, read once from the environment with defaults that suit
+// one learner on their own machine. The README's "Configuration" table documents each one.
+const Env = z.object({
+  WIRELAB_PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  // Loopback by default: local mode trusts the one learner at the keyboard. Workshops bind 0.0.0.0.
+  WIRELAB_HOST: z.string().default('127.0.0.1'),
+  WIRELAB_DATA_DIR: z.string().default('/var/lib/wirelab'),
+  WIRELAB_DB: z.string().optional(),
+  WIRELAB_STATE_DIR: z.string().default('/run/wirelab'),
+  WIRELAB_MAX_SANDBOXES: z.coerce.number().int().min(1).default(100),
+  WIRELAB_IDLE_MINUTES: z.coerce.number().positive().default(30),
+  WIRELAB_MAX_LIFETIME_MINUTES: z.coerce.number().positive().default(240),
+  WIRELAB_SANDBOX_MEMORY_MIB: z.coerce.number().int().min(64).default(512),
+  WIRELAB_SANDBOX_PIDS: z.coerce.number().int().min(32).default(256),
+  WIRELAB_SANDBOX_CPUS: z.coerce.number().positive().default(1),
+  WIRELAB_WARM_SANDBOXES: z.coerce.number().int().min(0).default(2),
+  WIRELAB_GRADING_CONCURRENCY: z.coerce.number().int().min(1).default(4),
+});
+
+export type Config = ReturnType<typeof loadConfig>;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
+  const parsed = Env.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
+    throw new Error(`wirelab: bad configuration in the environment: ${problems}`);
+  }
+  const e = parsed.data;
+  return {
+    port: e.WIRELAB_PORT,
+    host: e.WIRELAB_HOST,
+    dataDir: e.WIRELAB_DATA_DIR,
+    databasePath: e.WIRELAB_DB ?? path.join(e.WIRELAB_DATA_DIR, 'wirelab.db'),
+    // runc state, sandbox bundles and lab sockets: runtime-only, so under /run (gone after a reboot, like the sandboxes)
+    stateDir: e.WIRELAB_STATE_DIR,
+    maxSandboxes: e.WIRELAB_MAX_SANDBOXES,
+    idleTimeoutMs: e.WIRELAB_IDLE_MINUTES * 60_000,
+    maxLifetimeMs: e.WIRELAB_MAX_LIFETIME_MINUTES * 60_000,
+    sandboxLimits: {
+      memoryBytes: e.WIRELAB_SANDBOX_MEMORY_MIB * 1024 * 1024,
+      pids: e.WIRELAB_SANDBOX_PIDS,
+      cpus: e.WIRELAB_SANDBOX_CPUS,
+    },
+    warmSandboxes: e.WIRELAB_WARM_SANDBOXES,
+    gradingConcurrency: e.WIRELAB_GRADING_CONCURRENCY,
+  };
+}
