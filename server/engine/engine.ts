@@ -1,0 +1,53 @@
+import type { IPty } from 'node-pty';
+
+// The seam between wirelab and whatever runs sandboxes. The default engine drives runc on this
+// machine; a Kubernetes or VM-isolating engine would implement the same few calls (DESIGN.md,
+// "Scale beyond one machine"). Like JupyterHub's Spawner, the server can rebuild its picture of
+// running sandboxes from `list()` after a restart, so labels carry everything it needs.
+
+export type Labels = Record<string, string>;
+
+export interface Sandbox {
+  id: string;
+  labels: Labels;
+  createdAt: Date;
+  // A directory on the server that appears inside the sandbox at /run/wirelab: the server puts
+  // the Unix socket behind the in-sandbox `lab` command there.
+  serviceDir: string;
+}
+
+export interface ExecOptions {
+  timeoutMs: number;
+  maxOutputBytes: number;
+  stdin?: string;
+}
+
+export interface ExecResult {
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  truncated: boolean;
+  durationMs: number;
+}
+
+export interface TtyOptions {
+  cols: number;
+  rows: number;
+  env?: Record<string, string>;
+}
+
+export interface Engine {
+  create(labels: Labels): Promise<Sandbox>;
+  exec(sandboxId: string, command: string[], options: ExecOptions): Promise<ExecResult>;
+  attachTty(sandboxId: string, command: string[], options: TtyOptions): IPty;
+  copyIn(sandboxId: string, hostDir: string, sandboxDir: string): Promise<void>;
+  destroy(sandboxId: string): Promise<void>;
+  list(): Promise<Sandbox[]>;
+}
+
+export class SandboxGoneError extends Error {
+  constructor(sandboxId: string) {
+    super(`sandbox ${sandboxId} is not running (it was reset, reaped for idleness, or crashed)`);
+  }
+}

@@ -1,0 +1,239 @@
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import * as pty from 'node-pty';
+import type { Engine, ExecOptions, ExecResult, Labels, Sandbox, TtyOptions } from './engine.ts';
+import { SandboxGoneError } from './engine.ts';
+import { sandboxSpec, type SandboxLimits } from './oci-spec.ts';
+
+const run = promisify(execFile);
+
+const LABEL_PREFIX = 'wirelab.';
+// A learner's own files live on a size-limited tmpfs: a `dd` that fills it fails inside the
+// sandbox instead of filling the host's disk, and the pages are charged to the sandbox's memory cgroup.
+const WRITABLE_LAYER_SIZE = '1g';
+// Grace the runc client gets after the in-sandbox `timeout` should have fired.
+const EXEC_KILL_GRACE_MS = 2_000;
+
+interface RuncState {
+  id: string;
+  status: string;
+  bundle: string;
+  created: string;
+  annotations?: Record<string, string>;
+}
+
+// The default engine: runc over an overlay of the read-only lab image, one bundle per sandbox
+// under <stateDir>/sandboxes/<id>: disk/ (tmpfs holding the overlay's upper and work dirs),
+// rootfs/ (the overlay), service/ (appears as /run/wirelab inside), config.json.
+export class RuncEngine implements Engine {
+  private readonly runcRoot: string;
+  private readonly bundlesDir: string;
+
+  constructor(private readonly options: { imageDir: string; stateDir: string; limits: SandboxLimits }) {
+    this.runcRoot = path.join(options.stateDir, 'runc');
+    this.bundlesDir = path.join(options.stateDir, 'sandboxes');
+  }
+
+  async create(labels: Labels): Promise<Sandbox> {
+    const id = `wl-${randomBytes(6).toString('hex')}`;
+    const bundle = this.bundlePath(id);
+    const serviceDir = path.join(bundle, 'service');
+    const annotations = Object.fromEntries(Object.entries(labels).map(([key, value]) => [LABEL_PREFIX + key, value]));
+    const createdAt = new Date();
+    annotations[`${LABEL_PREFIX}created`] = createdAt.toISOString();
+    try {
+      await fs.mkdir(path.join(bundle, 'disk'), { recursive: true });
+      await fs.mkdir(path.join(bundle, 'rootfs'));
+      await fs.mkdir(serviceDir, { mode: 0o755 });
+      await run('mount', ['-t', 'tmpfs', '-o', `size=${WRITABLE_LAYER_SIZE},mode=0700`, 'wirelab-disk', path.join(bundle, 'disk')]);
+      await fs.mkdir(path.join(bundle, 'disk', 'upper'));
+      await fs.mkdir(path.join(bundle, 'disk', 'work'));
+      const layers = `lowerdir=${this.options.imageDir},upperdir=${bundle}/disk/upper,workdir=${bundle}/disk/work`;
+      await run('mount', ['-t', 'overlay', '-o', layers, 'wirelab-rootfs', path.join(bundle, 'rootfs')]);
+      const spec = sandboxSpec({ id, annotations, serviceDir, limits: this.options.limits });
+      await fs.writeFile(path.join(bundle, 'config.json'), JSON.stringify(spec));
+      await startDetached(this.runcRoot, bundle, id);
+    } catch (error) {
+      await this.destroy(id).catch(() => {});
+      throw new Error(`could not start a sandbox: ${describeFailure(error)}`);
+    }
+    return { id, labels, createdAt, serviceDir };
+  }
+
+  exec(sandboxId: string, command: string[], options: ExecOptions): Promise<ExecResult> {
+    const started = performance.now();
+    const seconds = Math.max(1, Math.ceil(options.timeoutMs / 1000));
+    // `timeout` runs inside the sandbox and kills the command's whole process group there:
+    // killing the runc client alone would leave the command running in the sandbox.
+    const args = ['--root', this.runcRoot, 'exec', sandboxId, 'timeout', '-s', 'KILL', String(seconds), ...command];
+    return new Promise((resolve, reject) => {
+      const child = spawn('runc', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+      const stdout = new CappedBuffer(options.maxOutputBytes);
+      const stderr = new CappedBuffer(options.maxOutputBytes);
+      let timedOut = false;
+      const killer = setTimeout(() => {
+        timedOut = true;
+        child.kill('SIGKILL');
+      }, options.timeoutMs + EXEC_KILL_GRACE_MS);
+      child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+      child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+      child.stdin.on('error', () => {});
+      child.stdin.end(options.stdin ?? '');
+      child.on('error', (error) => {
+        clearTimeout(killer);
+        reject(error);
+      });
+      child.on('close', (code) => {
+        clearTimeout(killer);
+        const err = stderr.text();
+        if (code !== 0 && /container .* does not exist|container not running|cannot exec in a stopped/.test(err)) {
+          reject(new SandboxGoneError(sandboxId));
+          return;
+        }
+        // GNU timeout exits 137 (128 + SIGKILL) when it had to kill the command.
+        if (code === 137 && performance.now() - started >= seconds * 1000) timedOut = true;
+        resolve({
+          exitCode: code,
+          stdout: stdout.text(),
+          stderr: err,
+          timedOut,
+          truncated: stdout.truncated || stderr.truncated,
+          durationMs: performance.now() - started,
+        });
+      });
+    });
+  }
+
+  attachTty(sandboxId: string, command: string[], options: TtyOptions) {
+    const envArgs = Object.entries({ TERM: 'xterm-256color', ...options.env }).flatMap(([k, v]) => ['--env', `${k}=${v}`]);
+    return pty.spawn('runc', ['--root', this.runcRoot, 'exec', '--tty', ...envArgs, sandboxId, ...command], {
+      name: 'xterm-256color',
+      cols: options.cols,
+      rows: options.rows,
+      env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
+      encoding: null,
+    });
+  }
+
+  async copyIn(sandboxId: string, hostDir: string, sandboxDir: string) {
+    // Through tar inside the sandbox rather than a host-side copy into the overlay: a path inside
+    // the sandbox may be a symlink a learner made, and it must resolve inside the sandbox, not on the host.
+    const { stdout: archive } = await run('tar', ['-C', hostDir, '--owner=0', '--group=0', '-cf', '-', '.'], {
+      encoding: 'buffer',
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    const result = await this.exec(sandboxId, ['sh', '-c', 'mkdir -p "$1" && tar -xf - -C "$1"', 'copy-in', sandboxDir], {
+      timeoutMs: 20_000,
+      maxOutputBytes: 16 * 1024,
+      stdin: archive as unknown as string,
+    });
+    if (result.exitCode !== 0) throw new Error(`copying lab files into ${sandboxDir} failed: ${result.stderr.trim()}`);
+  }
+
+  async destroy(sandboxId: string) {
+    await run('runc', ['--root', this.runcRoot, 'delete', '--force', sandboxId], { timeout: 30_000 }).catch((error) => {
+      if (!/does not exist/.test(describeFailure(error))) throw error;
+    });
+    const bundle = this.bundlePath(sandboxId);
+    const mounted = await mountPoints();
+    for (const mountPoint of [path.join(bundle, 'rootfs'), path.join(bundle, 'disk')]) {
+      if (mounted.has(mountPoint)) await unmount(mountPoint);
+    }
+    await fs.rm(bundle, { recursive: true, force: true });
+  }
+
+  // Every sandbox this engine knows of: runc's containers, and bundles runc never started
+  // (a crash between mounting and `runc run`), so a sweep after a crash can find them all.
+  async list(): Promise<(Sandbox & { running: boolean })[]> {
+    const { stdout } = await run('runc', ['--root', this.runcRoot, 'list', '--format', 'json']);
+    const states = (JSON.parse(stdout || 'null') as RuncState[] | null) ?? [];
+    const sandboxes = states.map((state) => {
+      const annotations = state.annotations ?? {};
+      const labels = Object.fromEntries(
+        Object.entries(annotations)
+          .filter(([key]) => key.startsWith(LABEL_PREFIX) && key !== `${LABEL_PREFIX}created`)
+          .map(([key, value]) => [key.slice(LABEL_PREFIX.length), value]),
+      );
+      return {
+        id: state.id,
+        labels,
+        createdAt: new Date(annotations[`${LABEL_PREFIX}created`] ?? state.created),
+        serviceDir: path.join(state.bundle, 'service'),
+        running: state.status === 'running',
+      };
+    });
+    const known = new Set(sandboxes.map((sandbox) => sandbox.id));
+    const bundles = await fs.readdir(this.bundlesDir).catch(() => [] as string[]);
+    for (const id of bundles.filter((name) => name.startsWith('wl-') && !known.has(name))) {
+      sandboxes.push({ id, labels: {}, createdAt: new Date(0), serviceDir: path.join(this.bundlePath(id), 'service'), running: false });
+    }
+    return sandboxes;
+  }
+
+  private bundlePath(sandboxId: string) {
+    if (!/^wl-[0-9a-f]{12}$/.test(sandboxId)) throw new Error(`not a sandbox id: ${sandboxId}`);
+    return path.join(this.bundlesDir, sandboxId);
+  }
+}
+
+class CappedBuffer {
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+  truncated = false;
+
+  constructor(private readonly limit: number) {}
+
+  push(chunk: Buffer) {
+    const room = this.limit - this.size;
+    if (room <= 0) {
+      this.truncated = true;
+      return;
+    }
+    const kept = chunk.length > room ? chunk.subarray(0, room) : chunk;
+    if (kept !== chunk) this.truncated = true;
+    this.chunks.push(kept);
+    this.size += kept.length;
+  }
+
+  text() {
+    return Buffer.concat(this.chunks).toString('utf8');
+  }
+}
+
+// `runc run --detach` hands its stdio to the sandbox's PID 1, so pipes would stay open for the
+// sandbox's whole life: give it none, and read runc's own log when it fails.
+function startDetached(runcRoot: string, bundle: string, id: string) {
+  const log = path.join(bundle, 'runc.log');
+  return new Promise<void>((resolve, reject) => {
+    const child = spawn('runc', ['--root', runcRoot, '--log', log, 'run', '--detach', '--bundle', bundle, id], { stdio: 'ignore' });
+    child.on('error', reject);
+    child.on('close', async (code) => {
+      if (code === 0) return resolve();
+      const details = await fs.readFile(log, 'utf8').catch(() => '');
+      const lastError = details.trim().split('\n').filter((line) => /error|level=fatal/i.test(line)).pop() ?? details.trim();
+      reject(new Error(`runc run exited with ${code}: ${lastError}`));
+    });
+  });
+}
+
+async function mountPoints() {
+  const mountinfo = await fs.readFile('/proc/self/mountinfo', 'utf8');
+  return new Set(mountinfo.split('\n').map((line) => line.split(' ')[4]).filter(Boolean));
+}
+
+async function unmount(mountPoint: string) {
+  try {
+    await run('umount', [mountPoint]);
+  } catch {
+    // Something still holds it (a process caught mid-exit): detach it now; the kernel frees it when released.
+    await run('umount', ['--lazy', mountPoint]);
+  }
+}
+
+function describeFailure(error: unknown) {
+  if (error && typeof error === 'object' && 'stderr' in error && String(error.stderr).trim()) return String(error.stderr).trim();
+  return error instanceof Error ? error.message : String(error);
+}
