@@ -1,0 +1,25 @@
+import { validateLab, type Lab } from './define-lab.ts';
+import helloXdp from './hello-xdp/lab.ts';
+import netnsVeth from './netns-veth/lab.ts';
+import orientation from './orientation/lab.ts';
+
+// Every lab of the course. A lab is listed here once; the pages, the grader and the self-test
+// all find it through this registry.
+const definitions: Lab[] = [orientation, netnsVeth, helloXdp];
+
+export const labs: ReadonlyMap<string, Lab> = new Map(
+  definitions.map((definition) => {
+    const lab = validateLab(definition, `labs/${definition.id}/lab.ts`);
+    return [lab.id, lab];
+  }),
+);
+
+export function findLab(labId: string) {
+  return labs.get(labId);
+}
+
+export function findExercise(labId: string, exerciseId: string) {
+  const lab = labs.get(labId);
+  const exercise = lab?.exercises.find((candidate) => candidate.id === exerciseId);
+  return lab && exercise ? { lab, exercise } : undefined;
+}

@@ -1,0 +1,63 @@
+// The schema, as an append-only list: migration N brings a database from user_version N to N+1.
+// Never edit a migration that has shipped; add the next one.
+export const MIGRATIONS: string[] = [
+  `
+  CREATE TABLE learners (
+    id TEXT PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    last_seen_at TEXT NOT NULL
+  );
+
+  CREATE TABLE lab_sessions (
+    id TEXT PRIMARY KEY,
+    learner_id TEXT NOT NULL REFERENCES learners(id),
+    lab_id TEXT NOT NULL,
+    sandbox_id TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('active', 'ended')),
+    created_at TEXT NOT NULL,
+    last_active_at TEXT NOT NULL,
+    ended_at TEXT,
+    end_reason TEXT
+  );
+  CREATE UNIQUE INDEX one_active_session_per_lab ON lab_sessions(learner_id, lab_id) WHERE status = 'active';
+
+  CREATE TABLE attempts (
+    id INTEGER PRIMARY KEY,
+    learner_id TEXT NOT NULL REFERENCES learners(id),
+    lab_id TEXT NOT NULL,
+    exercise_id TEXT NOT NULL,
+    trigger TEXT NOT NULL CHECK (trigger IN ('button', 'live', 'terminal')),
+    passed INTEGER NOT NULL,
+    results TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  CREATE INDEX attempts_by_learner ON attempts(learner_id, lab_id, exercise_id);
+
+  CREATE TABLE completions (
+    learner_id TEXT NOT NULL REFERENCES learners(id),
+    lab_id TEXT NOT NULL,
+    exercise_id TEXT NOT NULL,
+    completed_at TEXT NOT NULL,
+    PRIMARY KEY (learner_id, lab_id, exercise_id)
+  );
+
+  CREATE TABLE reveals (
+    learner_id TEXT NOT NULL REFERENCES learners(id),
+    lab_id TEXT NOT NULL,
+    exercise_id TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('hint', 'solution')),
+    first_at TEXT NOT NULL,
+    PRIMARY KEY (learner_id, lab_id, exercise_id, kind)
+  );
+
+  CREATE TABLE quiz_answers (
+    learner_id TEXT NOT NULL REFERENCES learners(id),
+    quiz_id TEXT NOT NULL,
+    question INTEGER NOT NULL,
+    choice INTEGER NOT NULL,
+    correct INTEGER NOT NULL,
+    answered_at TEXT NOT NULL,
+    PRIMARY KEY (learner_id, quiz_id, question)
+  );
+  `,
+];

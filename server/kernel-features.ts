@@ -1,0 +1,50 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { Engine } from './engine/engine.ts';
+import type { KernelFeature } from '../labs/define-lab.ts';
+
+const run = promisify(execFile);
+
+// Each feature is probed by doing the thing, inside a throwaway sandbox, exactly as a lab would:
+// a config file can say a feature is built, but only trying shows it works in a sandbox here.
+const PROBES: Record<KernelFeature, string> = {
+  netns: 'ip netns add probe && ip netns del probe',
+  veth: 'ip link add probe-a type veth peer name probe-b && ip link del probe-a',
+  bridge: 'ip link add probe-br type bridge && ip link del probe-br',
+  bpf: 'bpftool -j feature probe kernel > /tmp/bpf-features.json',
+  xdp: 'bpftool -j feature probe kernel | jq -e .program_types.have_xdp_prog_type',
+  'tc-bpf': 'ip link add probe-a type veth peer name probe-b && tc qdisc add dev probe-a clsact && bpftool -j feature probe kernel | jq -e .program_types.have_sched_cls_prog_type',
+  tracepoints: 'test -d /sys/kernel/tracing/events/net/netif_receive_skb',
+  kprobes: 'test -e /sys/kernel/tracing/kprobe_events',
+  nftables: 'nft add table inet probe && nft delete table inet probe',
+  tun: 'ip tuntap add dev probe-tun mode tun && ip tuntap del dev probe-tun mode tun',
+  esp: `ip xfrm state add src 192.0.2.1 dst 192.0.2.2 proto esp spi 0x100 enc 'cbc(aes)' 0x$(printf '%032d' 0) auth 'hmac(sha256)' 0x$(printf '%064d' 0)`,
+};
+
+// Modules a lab feature may live in, on hosts that build them as modules (this one builds none).
+const MODULES = ['veth', 'bridge', 'tun', 'nf_tables', 'xfrm_user', 'esp4', 'sch_ingress', 'cls_bpf'];
+
+export type KernelSupport = ReadonlyMap<KernelFeature, boolean>;
+
+export async function probeKernelFeatures(engine: Engine): Promise<KernelSupport> {
+  await run('modprobe', ['-a', '-q', ...MODULES]).catch(() => {});
+  const sandbox = await engine.create({ purpose: 'kernel-probe' });
+  try {
+    const script = Object.entries(PROBES)
+      .map(([feature, probe]) => `if (${probe}) >/dev/null 2>&1; then echo "${feature} yes"; else echo "${feature} no"; fi`)
+      .join('\n');
+    const result = await engine.exec(sandbox.id, ['bash', '-c', script], { timeoutMs: 20_000, maxOutputBytes: 64 * 1024 });
+    const support = new Map<KernelFeature, boolean>();
+    for (const line of result.stdout.trim().split('\n')) {
+      const [feature, answer] = line.split(' ');
+      support.set(feature as KernelFeature, answer === 'yes');
+    }
+    return support;
+  } finally {
+    await engine.destroy(sandbox.id);
+  }
+}
+
+export function missingFeatures(support: KernelSupport, required: readonly KernelFeature[]) {
+  return required.filter((feature) => support.get(feature) !== true);
+}
