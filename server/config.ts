@@ -16,7 +16,6 @@ const Env = z.object({
   WIRELAB_SANDBOX_MEMORY_MIB: z.coerce.number().int().min(64).default(512),
   WIRELAB_SANDBOX_PIDS: z.coerce.number().int().min(32).default(256),
   WIRELAB_SANDBOX_CPUS: z.coerce.number().positive().default(1),
-  WIRELAB_WARM_SANDBOXES: z.coerce.number().int().min(0).default(2),
   WIRELAB_GRADING_CONCURRENCY: z.coerce.number().int().min(1).default(4),
 });
 
@@ -44,7 +43,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       pids: e.WIRELAB_SANDBOX_PIDS,
       cpus: e.WIRELAB_SANDBOX_CPUS,
     },
-    warmSandboxes: e.WIRELAB_WARM_SANDBOXES,
     gradingConcurrency: e.WIRELAB_GRADING_CONCURRENCY,
   };
 }

@@ -1,7 +1,23 @@
 import http from 'node:http';
 import path from 'node:path';
 import next from 'next';
+import { labs } from '../labs/index.ts';
+import { Checking } from './checking.ts';
 import { loadConfig } from './config.ts';
+import { openDatabase } from './db/database.ts';
+import { ProgressStore } from './db/progress.ts';
+import { SessionRecords } from './db/session-records.ts';
+import { RuncEngine } from './engine/runc.ts';
+import { Grader } from './grader.ts';
+import { handleApi } from './http/api.ts';
+import { isSameOrigin } from './http/origin.ts';
+import { sendJson } from './http/json.ts';
+import { terminalSockets } from './http/terminal-socket.ts';
+import { Identity } from './identity.ts';
+import { labImage } from './image.ts';
+import { probeKernelFeatures } from './kernel-features.ts';
+import { serveLabCommand } from './lab-command.ts';
+import { Sessions } from './sessions.ts';
 
 // One Node process serves the whole product: the Next.js pages, the JSON API and the
 // WebSocket terminals, all on one port, so a learner's browser talks to a single origin.
@@ -9,11 +25,43 @@ const config = loadConfig();
 const dev = process.argv.includes('--dev');
 const projectRoot = path.resolve(import.meta.dirname, '..');
 
+if (process.getuid?.() !== 0) {
+  console.error('wirelab: the server starts lab sandboxes with runc and must run as root (sudo npm start).');
+  process.exit(1);
+}
+
+const db = openDatabase(config.databasePath);
+const progress = new ProgressStore(db);
+const identity = new Identity(config.dataDir);
+const engine = new RuncEngine({ imageDir: await labImage(), stateDir: config.stateDir, limits: config.sandboxLimits });
+const grader = new Grader(engine, config.gradingConcurrency);
+const checking = new Checking(grader, progress);
+const sessions = new Sessions(engine, new SessionRecords(db), config, labs, (session) => serveLabCommand(session, checking));
+
+const { adopted, swept } = await sessions.recover();
+if (adopted || swept) console.log(`wirelab: re-adopted ${adopted} running sandbox(es), swept ${swept} left over from an earlier run`);
+sessions.startReaper();
+const kernelSupport = probeKernelFeatures(engine);
+kernelSupport.then(
+  (support) => {
+    const missing = [...support].filter(([, available]) => !available).map(([feature]) => feature);
+    if (missing.length) console.log(`wirelab: this kernel lacks ${missing.join(', ')}; labs that need them say so on their page`);
+  },
+  (error: unknown) => console.error('wirelab: probing kernel features failed', error),
+);
+const api = { sessions, checking, progress, kernelSupport };
+
 const nextApp = next({ dev, dir: projectRoot, hostname: config.host, port: config.port });
 const handlePage = nextApp.getRequestHandler();
 await nextApp.prepare();
 
 const server = http.createServer((req, res) => {
+  const { learnerId, cookie } = identity.learnerOf(req);
+  if (cookie) res.setHeader('set-cookie', cookie);
+  if (req.url?.startsWith('/api/')) {
+    if (req.method !== 'GET' && !isSameOrigin(req)) return sendJson(res, 403, { error: 'cross-origin requests are refused' });
+    return void handleApi(api, learnerId, req, res);
+  }
   handlePage(req, res).catch((error: unknown) => {
     console.error('wirelab: page handler failed', error);
     if (!res.headersSent) res.writeHead(500);
@@ -21,6 +69,27 @@ const server = http.createServer((req, res) => {
   });
 });
 
+const handleTerminalUpgrade = terminalSockets(sessions, identity);
+const handleNextUpgrade = nextApp.getUpgradeHandler();
+server.on('upgrade', (req, socket, head) => {
+  if (!handleTerminalUpgrade(req, socket, head)) void handleNextUpgrade(req, socket, head);
+});
+
 server.listen(config.port, config.host, () => {
   console.log(`wirelab: ready on http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}`);
 });
+
+// A deliberate stop ends every sandbox; a crash leaves them for the next start to re-adopt.
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`wirelab: ${signal}: ending ${sessions.count} lab sandbox(es)`);
+    server.close();
+    void sessions.endAll('server stopped').finally(() => {
+      db.close();
+      process.exit(0);
+    });
+  });
+}

@@ -43,7 +43,8 @@ export interface Engine {
   attachTty(sandboxId: string, command: string[], options: TtyOptions): IPty;
   copyIn(sandboxId: string, hostDir: string, sandboxDir: string): Promise<void>;
   destroy(sandboxId: string): Promise<void>;
-  list(): Promise<Sandbox[]>;
+  // Every sandbox this engine has on the machine, including stopped or half-made ones.
+  list(): Promise<(Sandbox & { running: boolean })[]>;
 }
 
 export class SandboxGoneError extends Error {

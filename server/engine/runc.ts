@@ -145,8 +145,8 @@ export class RuncEngine implements Engine {
     await fs.rm(bundle, { recursive: true, force: true });
   }
 
-  // Every sandbox this engine knows of: runc's containers, and bundles runc never started
-  // (a crash between mounting and `runc run`), so a sweep after a crash can find them all.
+  // Bundles runc never started (a crash between mounting and `runc run`) are listed too, so a
+  // sweep after a crash finds them.
   async list(): Promise<(Sandbox & { running: boolean })[]> {
     const { stdout } = await run('runc', ['--root', this.runcRoot, 'list', '--format', 'json']);
     const states = (JSON.parse(stdout || 'null') as RuncState[] | null) ?? [];

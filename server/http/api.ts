@@ -1,0 +1,133 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import { findLab } from '../../labs/index.ts';
+import type { Lab } from '../../labs/define-lab.ts';
+import type { Checking } from '../checking.ts';
+import type { ProgressStore } from '../db/progress.ts';
+import { SandboxGoneError } from '../engine/engine.ts';
+import { missingFeatures, type KernelSupport } from '../kernel-features.ts';
+import { CapacityError, ROOT_HOST, type Session, type Sessions } from '../sessions.ts';
+import { HttpError, readJson, sendJson } from './json.ts';
+
+export interface ApiContext {
+  sessions: Sessions;
+  checking: Checking;
+  progress: ProgressStore;
+  kernelSupport: Promise<KernelSupport>;
+}
+
+type Handler = (ctx: ApiContext, learnerId: string, params: Record<string, string>, req: IncomingMessage) => Promise<[number, unknown]>;
+
+const CheckBody = z.strictObject({ trigger: z.enum(['button', 'live']).default('button') });
+const QuizAnswerBody = z.strictObject({ question: z.number().int().min(0).max(100), choice: z.number().int().min(0).max(20), correct: z.boolean() });
+
+const routes: [method: string, pattern: RegExp, handler: Handler][] = [
+  ['GET', /^\/api\/health$/, async () => [200, { ok: true }]],
+  ['GET', /^\/api\/progress$/, async (ctx, learnerId) => [200, ctx.progress.summary(learnerId)]],
+  ['GET', /^\/api\/labs\/(?<lab>[^/]+)$/, async (ctx, learnerId, { lab: labId }) => {
+    const lab = labOrThrow(labId);
+    return [200, { ...(await labStatus(ctx, lab)), session: describeSession(ctx.sessions.find(learnerId, lab.id)) }];
+  }],
+  ['POST', /^\/api\/labs\/(?<lab>[^/]+)\/session$/, async (ctx, learnerId, { lab: labId }) => {
+    const lab = await runnableLab(ctx, labId);
+    return [200, { session: describeSession(await ctx.sessions.open(learnerId, lab)) }];
+  }],
+  ['POST', /^\/api\/labs\/(?<lab>[^/]+)\/session\/reset$/, async (ctx, learnerId, { lab: labId }) => {
+    const lab = await runnableLab(ctx, labId);
+    return [200, { session: describeSession(await ctx.sessions.reset(learnerId, lab)) }];
+  }],
+  ['DELETE', /^\/api\/labs\/(?<lab>[^/]+)\/session$/, async (ctx, learnerId, { lab: labId }) => {
+    const session = ctx.sessions.find(learnerId, labOrThrow(labId).id);
+    if (session) await ctx.sessions.end(session, 'ended by the learner');
+    return [200, { session: null }];
+  }],
+  ['POST', /^\/api\/labs\/(?<lab>[^/]+)\/exercises\/(?<exercise>[^/]+)\/check$/, async (ctx, learnerId, params, req) => {
+    const { trigger } = await readJson(req, CheckBody);
+    const { lab, exercise } = exerciseOrThrow(params.lab, params.exercise);
+    const session = ctx.sessions.find(learnerId, lab.id);
+    if (!session) throw new HttpError(409, 'Start the lab first: checks look at your sandbox, and you have none for this lab.');
+    ctx.sessions.touch(session);
+    try {
+      return [200, await ctx.checking.check(session, exercise, trigger)];
+    } catch (error) {
+      if (!(error instanceof SandboxGoneError)) throw error;
+      await ctx.sessions.end(session, 'sandbox stopped unexpectedly');
+      throw new HttpError(409, 'Your sandbox stopped (it may have run out of memory): start the lab again.');
+    }
+  }],
+  ['POST', /^\/api\/labs\/(?<lab>[^/]+)\/exercises\/(?<exercise>[^/]+)\/(?<kind>hint|solution)$/, async (ctx, learnerId, params) => {
+    const { lab, exercise } = exerciseOrThrow(params.lab, params.exercise);
+    const kind = params.kind as 'hint' | 'solution';
+    ctx.progress.recordReveal(learnerId, { labId: lab.id, exerciseId: exercise.id }, kind);
+    return [200, { [kind]: exercise[kind] }];
+  }],
+  ['POST', /^\/api\/quizzes\/(?<quiz>[a-z0-9-]{1,64})\/answers$/, async (ctx, learnerId, { quiz }, req) => {
+    const answer = await readJson(req, QuizAnswerBody);
+    ctx.progress.recordQuizAnswer(learnerId, quiz, answer.question, answer.choice, answer.correct);
+    return [200, { saved: true }];
+  }],
+];
+
+export async function handleApi(ctx: ApiContext, learnerId: string, req: IncomingMessage, res: ServerResponse) {
+  const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+  try {
+    const matches = routes.filter(([, pattern]) => pattern.test(pathname));
+    if (matches.length === 0) throw new HttpError(404, `no API at ${pathname}`);
+    const route = matches.find(([method]) => method === req.method);
+    if (!route) throw new HttpError(405, `${req.method} is not supported at ${pathname}; use ${matches.map(([m]) => m).join(' or ')}`);
+    const params = Object.fromEntries(Object.entries(pathname.match(route[1])?.groups ?? {}).map(([k, v]) => [k, decodeURIComponent(v)]));
+    ctx.progress.ensureLearner(learnerId);
+    const [status, body] = await route[2](ctx, learnerId, params, req);
+    sendJson(res, status, body);
+  } catch (error) {
+    if (error instanceof HttpError) return sendJson(res, error.status, { error: error.message, ...error.extra });
+    if (error instanceof CapacityError) {
+      res.setHeader('retry-after', String(error.retryAfterMinutes * 60));
+      return sendJson(res, 503, { error: error.message, retryAfterMinutes: error.retryAfterMinutes });
+    }
+    console.error(`wirelab: ${req.method} ${pathname} failed`, error);
+    sendJson(res, 500, { error: `The server could not do that: ${error instanceof Error ? error.message : String(error)}` });
+  }
+}
+
+function labOrThrow(labId: string): Lab {
+  const lab = findLab(labId);
+  if (!lab) throw new HttpError(404, `There is no lab called "${labId}".`);
+  return lab;
+}
+
+function exerciseOrThrow(labId: string, exerciseId: string) {
+  const lab = labOrThrow(labId);
+  const exercise = lab.exercises.find((candidate) => candidate.id === exerciseId);
+  if (!exercise) throw new HttpError(404, `Lab "${labId}" has no exercise called "${exerciseId}".`);
+  return { lab, exercise };
+}
+
+async function labStatus(ctx: ApiContext, lab: Lab) {
+  const missing = missingFeatures(await ctx.kernelSupport, lab.requires);
+  return {
+    id: lab.id,
+    title: lab.title,
+    hosts: [ROOT_HOST, ...(lab.hosts ?? [])],
+    available: missing.length === 0,
+    missingFeatures: missing,
+  };
+}
+
+async function runnableLab(ctx: ApiContext, labId: string) {
+  const lab = labOrThrow(labId);
+  const { available, missingFeatures: missing } = await labStatus(ctx, lab);
+  if (!available) {
+    throw new HttpError(409, `This server's kernel cannot run lab "${lab.id}": it lacks ${missing.join(', ')}.`, { missingFeatures: missing });
+  }
+  return lab;
+}
+
+function describeSession(session: Session | undefined) {
+  if (!session) return null;
+  return {
+    id: session.id,
+    hosts: [ROOT_HOST, ...(session.lab.hosts ?? [])],
+    createdAt: session.createdAt.toISOString(),
+  };
+}

@@ -1,0 +1,226 @@
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import type { Lab } from '../labs/define-lab.ts';
+import type { SessionRecords } from './db/session-records.ts';
+import type { Engine, Sandbox } from './engine/engine.ts';
+import { Terminal } from './terminal.ts';
+
+export interface Session {
+  id: string;
+  learnerId: string;
+  lab: Lab;
+  sandbox: Sandbox;
+  createdAt: Date;
+  lastActiveAt: Date;
+  terminals: Map<string, Terminal>;
+  stopServices: () => void;
+}
+
+export interface SessionLimits {
+  maxSandboxes: number;
+  idleTimeoutMs: number;
+  maxLifetimeMs: number;
+}
+
+export class CapacityError extends Error {
+  constructor(readonly retryAfterMinutes: number) {
+    super(`All lab sandboxes on this server are in use: try again in about ${retryAfterMinutes} minute${retryAfterMinutes === 1 ? '' : 's'}.`);
+  }
+}
+
+export class LabSetupError extends Error {}
+
+// The root tab of every lab is a login shell in the sandbox's own network namespace.
+export const ROOT_HOST = 'lab';
+const SETUP_TIMEOUT_MS = 60_000;
+const REAP_EVERY_MS = 30_000;
+const LABS_DIR = path.resolve(import.meta.dirname, '..', 'labs');
+
+// A tab for a host waits for its namespace instead of failing: in some labs the learner's first
+// task is to create it.
+const SHELL_IN_HOST = `
+while ! ip netns pids "$1" >/dev/null 2>&1; do
+  printf '\\r\\nThis tab is host %s, a network namespace that does not exist yet.\\r\\nCreate it (ip netns add %s) in the "lab" tab, then press Enter here.' "$1" "$1"
+  read -r _
+done
+exec ip netns exec "$1" bash -l`;
+
+// One sandbox per learner per lab: created on first open, reused on reload, reaped when idle or
+// too old, and re-adopted (or swept) when the server restarts.
+export class Sessions {
+  private readonly byLearnerLab = new Map<string, Session>();
+  private readonly byId = new Map<string, Session>();
+  private readonly opening = new Map<string, Promise<Session>>();
+  private reaper?: NodeJS.Timeout;
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly records: SessionRecords,
+    private readonly limits: SessionLimits,
+    private readonly labs: ReadonlyMap<string, Lab>,
+    // Starts what the server offers a sandbox (the socket behind `lab check`); returns how to stop it.
+    private readonly startServices: (session: Session) => () => void,
+  ) {}
+
+  // Before serving: adopt the sandboxes a previous run left running, destroy everything else.
+  async recover() {
+    const records = new Map(this.records.active().map((record) => [record.sandboxId, record]));
+    const leftovers: string[] = [];
+    for (const sandbox of await this.engine.list()) {
+      const record = records.get(sandbox.id);
+      const lab = record && this.labs.get(record.labId);
+      if (!sandbox.running || !record || !lab) {
+        leftovers.push(sandbox.id);
+        continue;
+      }
+      records.delete(sandbox.id);
+      this.register({
+        id: record.id,
+        learnerId: record.learnerId,
+        lab,
+        sandbox,
+        createdAt: new Date(record.createdAt),
+        lastActiveAt: new Date(record.lastActiveAt),
+        terminals: new Map(),
+        stopServices: () => {},
+      });
+    }
+    for (const record of records.values()) this.records.end(record.id, 'sandbox gone after a server restart');
+    await inBatches(leftovers, 8, (id) => this.engine.destroy(id));
+    return { adopted: this.byId.size, swept: leftovers.length };
+  }
+
+  startReaper() {
+    this.reaper = setInterval(() => void this.reap(), REAP_EVERY_MS);
+    this.reaper.unref();
+  }
+
+  find(learnerId: string, labId: string) {
+    return this.byLearnerLab.get(key(learnerId, labId));
+  }
+
+  // Session ids travel in URLs; they only count together with the learner who owns them.
+  findById(sessionId: string, learnerId: string) {
+    const session = this.byId.get(sessionId);
+    return session && session.learnerId === learnerId ? session : undefined;
+  }
+
+  get count() {
+    return this.byId.size + this.opening.size;
+  }
+
+  open(learnerId: string, lab: Lab): Promise<Session> {
+    const existing = this.find(learnerId, lab.id);
+    if (existing) {
+      this.touch(existing);
+      return Promise.resolve(existing);
+    }
+    const k = key(learnerId, lab.id);
+    const pending = this.opening.get(k);
+    if (pending) return pending;
+    if (this.count >= this.limits.maxSandboxes) return Promise.reject(new CapacityError(this.minutesUntilASandboxFrees()));
+    const opening = this.create(learnerId, lab).finally(() => this.opening.delete(k));
+    this.opening.set(k, opening);
+    return opening;
+  }
+
+  async reset(learnerId: string, lab: Lab) {
+    const existing = this.find(learnerId, lab.id);
+    if (existing) await this.end(existing, 'reset by the learner');
+    return this.open(learnerId, lab);
+  }
+
+  async end(session: Session, reason: string) {
+    if (this.byId.get(session.id) !== session) return;
+    this.byId.delete(session.id);
+    this.byLearnerLab.delete(key(session.learnerId, session.lab.id));
+    this.records.end(session.id, reason);
+    session.stopServices();
+    for (const terminal of session.terminals.values()) terminal.kill();
+    await this.engine.destroy(session.sandbox.id);
+  }
+
+  async endAll(reason: string) {
+    clearInterval(this.reaper);
+    await inBatches([...this.byId.values()], 8, (session) => this.end(session, reason));
+  }
+
+  touch(session: Session) {
+    session.lastActiveAt = new Date();
+  }
+
+  terminal(session: Session, host: string, size: { cols: number; rows: number }) {
+    const existing = session.terminals.get(host);
+    if (existing && !existing.exited) return existing;
+    const command = host === ROOT_HOST ? ['bash', '-l'] : ['bash', '-c', SHELL_IN_HOST, 'host', host];
+    const pty = this.engine.attachTty(session.sandbox.id, command, { ...size, env: { WIRELAB_HOST: host } });
+    const terminal = new Terminal(
+      pty,
+      () => this.touch(session),
+      () => {
+        if (session.terminals.get(host) === terminal) session.terminals.delete(host);
+      },
+    );
+    session.terminals.set(host, terminal);
+    return terminal;
+  }
+
+  private async create(learnerId: string, lab: Lab) {
+    const id = randomUUID();
+    const sandbox = await this.engine.create({ session: id, learner: learnerId, lab: lab.id });
+    try {
+      if (lab.files) await this.engine.copyIn(sandbox.id, path.join(LABS_DIR, lab.id, 'files'), '/root');
+      if (lab.setup) {
+        const result = await this.engine.exec(sandbox.id, ['bash', '-euo', 'pipefail', '-c', lab.setup], {
+          timeoutMs: SETUP_TIMEOUT_MS,
+          maxOutputBytes: 64 * 1024,
+        });
+        if (result.exitCode !== 0) {
+          throw new LabSetupError(`the setup of lab ${lab.id} failed (exit ${result.exitCode}): ${result.stderr.trim() || result.stdout.trim()}`);
+        }
+      }
+    } catch (error) {
+      await this.engine.destroy(sandbox.id);
+      throw error;
+    }
+    const now = new Date();
+    const session: Session = { id, learnerId, lab, sandbox, createdAt: now, lastActiveAt: now, terminals: new Map(), stopServices: () => {} };
+    this.records.insert({ id, learnerId, labId: lab.id, sandboxId: sandbox.id, createdAt: now.toISOString(), lastActiveAt: now.toISOString() });
+    this.register(session);
+    return session;
+  }
+
+  private register(session: Session) {
+    this.byId.set(session.id, session);
+    this.byLearnerLab.set(key(session.learnerId, session.lab.id), session);
+    session.stopServices = this.startServices(session);
+  }
+
+  private async reap() {
+    const now = Date.now();
+    for (const session of [...this.byId.values()]) {
+      this.records.touch(session.id, session.lastActiveAt);
+      if (now - session.lastActiveAt.getTime() > this.limits.idleTimeoutMs) await this.end(session, 'idle timeout');
+      else if (now - session.createdAt.getTime() > this.limits.maxLifetimeMs) await this.end(session, 'maximum lifetime reached');
+    }
+  }
+
+  private minutesUntilASandboxFrees() {
+    const now = Date.now();
+    const frees = [...this.byId.values()].map((session) =>
+      Math.min(session.lastActiveAt.getTime() + this.limits.idleTimeoutMs, session.createdAt.getTime() + this.limits.maxLifetimeMs),
+    );
+    const soonest = frees.length ? Math.min(...frees) : now + 60_000;
+    return Math.max(1, Math.ceil((soonest - now) / 60_000));
+  }
+}
+
+function key(learnerId: string, labId: string) {
+  return `${learnerId}/${labId}`;
+}
+
+async function inBatches<T>(items: T[], size: number, work: (item: T) => Promise<unknown>) {
+  for (let i = 0; i < items.length; i += size) {
+    await Promise.allSettled(items.slice(i, i + size).map(work));
+  }
+}

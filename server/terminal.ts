@@ -1,0 +1,83 @@
+import type { IPty } from 'node-pty';
+import type { WebSocket } from 'ws';
+
+// Recent output replayed to a browser that reconnects, so a reload lands on the same screen.
+const SCROLLBACK_BYTES = 256 * 1024;
+// Past this much output unsent to a slow browser, stop reading the pty: the shell then blocks on
+// write, as it would on a real terminal, and a `yes` cannot grow the server's memory.
+const PAUSE_ABOVE_BYTES = 1024 * 1024;
+const RESUME_BELOW_BYTES = 128 * 1024;
+
+export type ServerMessage = { type: 'exit'; code: number } | { type: 'error'; message: string };
+
+// One shell in a sandbox (one terminal tab): the pty lives on while browsers come and go.
+export class Terminal {
+  private readonly clients = new Set<WebSocket>();
+  private scrollback: Buffer[] = [];
+  private scrollbackSize = 0;
+  private unsentBytes = 0;
+  private paused = false;
+  exited = false;
+
+  constructor(private readonly pty: IPty, private readonly onActivity: () => void, onExit: () => void) {
+    pty.onData((data) => this.broadcast(Buffer.isBuffer(data) ? data : Buffer.from(data)));
+    pty.onExit(({ exitCode }) => {
+      this.exited = true;
+      for (const client of this.clients) sendControl(client, { type: 'exit', code: exitCode });
+      onExit();
+    });
+  }
+
+  attach(client: WebSocket) {
+    this.clients.add(client);
+    if (this.scrollbackSize > 0) this.send(client, Buffer.concat(this.scrollback));
+    client.on('close', () => this.clients.delete(client));
+  }
+
+  write(data: string) {
+    this.onActivity();
+    this.pty.write(data);
+  }
+
+  resize(cols: number, rows: number) {
+    this.pty.resize(cols, rows);
+  }
+
+  kill() {
+    for (const client of this.clients) client.close(1000, 'sandbox ended');
+    if (!this.exited) this.pty.kill('SIGKILL');
+  }
+
+  private broadcast(chunk: Buffer) {
+    this.remember(chunk);
+    for (const client of this.clients) this.send(client, chunk);
+  }
+
+  private remember(chunk: Buffer) {
+    this.scrollback.push(chunk);
+    this.scrollbackSize += chunk.length;
+    while (this.scrollbackSize > SCROLLBACK_BYTES && this.scrollback.length > 1) {
+      this.scrollbackSize -= this.scrollback.shift()!.length;
+    }
+  }
+
+  private send(client: WebSocket, chunk: Buffer) {
+    if (client.readyState !== client.OPEN) return;
+    this.unsentBytes += chunk.length;
+    client.send(chunk, { binary: true }, () => {
+      this.unsentBytes -= chunk.length;
+      if (this.paused && this.unsentBytes < RESUME_BELOW_BYTES) {
+        this.paused = false;
+        this.pty.resume();
+      }
+    });
+    if (!this.paused && this.unsentBytes > PAUSE_ABOVE_BYTES) {
+      this.paused = true;
+      this.pty.pause();
+    }
+  }
+}
+
+export function sendControl(client: WebSocket, message: ServerMessage) {
+  if (client.readyState === client.OPEN) client.send(JSON.stringify(message));
+}

@@ -1,0 +1,51 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { RuncEngine } from '../../server/engine/runc.ts';
+
+const BUILD_SCRIPT = path.resolve(import.meta.dirname, '..', '..', 'labs', 'image', 'build.sh');
+
+// The real engine over the real lab image. Tests that need it fail loudly, never skip, when the
+// machine cannot give it to them: `npm test` installs runc and builds the image first.
+export function realEngine(options: { stateDir?: string } = {}) {
+  if (process.getuid?.() !== 0) throw new Error('sandbox tests need root: run them as root (npm test does the setup)');
+  const imageDir = execFileSync('bash', [BUILD_SCRIPT, '--path'], { encoding: 'utf8' }).trim();
+  if (!fs.existsSync(path.join(imageDir, '.complete'))) {
+    throw new Error(`the lab image ${imageDir} is not built: run \`bash labs/image/build.sh\` (npm test does)`);
+  }
+  const stateDir = options.stateDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'wirelab-test-state-'));
+  return {
+    engine: new RuncEngine({ imageDir, stateDir, limits: { memoryBytes: 256 * 1024 * 1024, pids: 128, cpus: 1 } }),
+    stateDir,
+    imageDir,
+  };
+}
+
+export const EXEC = { timeoutMs: 20_000, maxOutputBytes: 1024 * 1024 };
+
+// What the machine still holds of these sandboxes: mounts, bundles, cgroups, processes, and the
+// host's named network namespaces (which a sandbox must never add to).
+export function leftovers(stateDir: string, sandboxIds: string[]) {
+  const mounts = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((line) => line.includes(stateDir));
+  const bundles = fs.existsSync(path.join(stateDir, 'sandboxes')) ? fs.readdirSync(path.join(stateDir, 'sandboxes')) : [];
+  const cgroups = ['memory', 'pids', 'cpu'].flatMap((controller) =>
+    sandboxIds.map((id) => `/sys/fs/cgroup/${controller}/wirelab/${id}`).filter((dir) => fs.existsSync(dir)),
+  );
+  const processes = fs.readdirSync('/proc').filter((pid) => {
+    if (!/^\d+$/.test(pid)) return false;
+    try {
+      // Kernel threads (no command line) pass through a freed cgroup for a moment while the
+      // kernel tears a network namespace down; only user processes would be a leak.
+      if (fs.readFileSync(`/proc/${pid}/cmdline`).length === 0) return false;
+      const cgroup = fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8');
+      return sandboxIds.some((id) => cgroup.includes(id));
+    } catch {
+      return false;
+    }
+  });
+  const hostNamespaces = fs.existsSync('/run/netns') ? fs.readdirSync('/run/netns') : [];
+  return { mounts, bundles, cgroups, processes, hostNamespaces };
+}
+
+export const NOTHING_LEFT = { mounts: [], bundles: [], cgroups: [], processes: [], hostNamespaces: [] };
