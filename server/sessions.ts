@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import type { Lab } from '../labs/define-lab.ts';
 import type { SessionRecords } from './db/session-records.ts';
 import type { Engine, Sandbox } from './engine/engine.ts';
+import { startLabSandbox } from './lab-sandbox.ts';
 import { Terminal } from './terminal.ts';
 
 export interface Session {
@@ -28,13 +28,9 @@ export class CapacityError extends Error {
   }
 }
 
-export class LabSetupError extends Error {}
-
 // The root tab of every lab is a login shell in the sandbox's own network namespace.
 export const ROOT_HOST = 'lab';
-const SETUP_TIMEOUT_MS = 60_000;
 const REAP_EVERY_MS = 30_000;
-const LABS_DIR = path.resolve(import.meta.dirname, '..', 'labs');
 
 // A tab for a host waits for its namespace instead of failing: in some labs the learner's first
 // task is to create it.
@@ -167,22 +163,7 @@ export class Sessions {
 
   private async create(learnerId: string, lab: Lab) {
     const id = randomUUID();
-    const sandbox = await this.engine.create({ session: id, learner: learnerId, lab: lab.id });
-    try {
-      if (lab.files) await this.engine.copyIn(sandbox.id, path.join(LABS_DIR, lab.id, 'files'), '/root');
-      if (lab.setup) {
-        const result = await this.engine.exec(sandbox.id, ['bash', '-euo', 'pipefail', '-c', lab.setup], {
-          timeoutMs: SETUP_TIMEOUT_MS,
-          maxOutputBytes: 64 * 1024,
-        });
-        if (result.exitCode !== 0) {
-          throw new LabSetupError(`the setup of lab ${lab.id} failed (exit ${result.exitCode}): ${result.stderr.trim() || result.stdout.trim()}`);
-        }
-      }
-    } catch (error) {
-      await this.engine.destroy(sandbox.id);
-      throw error;
-    }
+    const sandbox = await startLabSandbox(this.engine, lab, { session: id, learner: learnerId });
     const now = new Date();
     const session: Session = { id, learnerId, lab, sandbox, createdAt: now, lastActiveAt: now, terminals: new Map(), stopServices: () => {} };
     this.records.insert({ id, learnerId, labId: lab.id, sandboxId: sandbox.id, createdAt: now.toISOString(), lastActiveAt: now.toISOString() });

@@ -1,0 +1,68 @@
+// The self-test of every graded exercise, as Instruqt's `track test` does it: in a fresh sandbox,
+// run the lab's setup, show every check failing (unless the exercise declares it passes from the
+// start, and why), apply the reference solution, show every check passing, destroy the sandbox.
+//   npm run test:labs [lab-id ...]
+import { labs } from '../labs/index.ts';
+import type { Exercise, Lab } from '../labs/define-lab.ts';
+import { Grader } from '../server/grader.ts';
+import { startLabSandbox } from '../server/lab-sandbox.ts';
+import { realEngine } from '../test/support/sandboxes.ts';
+
+const PARALLEL = 2;
+const SOLUTION_TIMEOUT_MS = 120_000;
+
+const { engine } = realEngine();
+const grader = new Grader(engine, PARALLEL);
+const wanted = process.argv.slice(2);
+const unknown = wanted.filter((id) => !labs.has(id));
+if (unknown.length) {
+  console.error(`no such lab: ${unknown.join(', ')} (labs: ${[...labs.keys()].join(', ')})`);
+  process.exit(2);
+}
+const jobs = [...labs.values()]
+  .filter((lab) => wanted.length === 0 || wanted.includes(lab.id))
+  .flatMap((lab) => lab.exercises.map((exercise) => ({ lab, exercise })));
+
+async function selfTest(lab: Lab, exercise: Exercise): Promise<string[]> {
+  const problems: string[] = [];
+  const sandbox = await startLabSandbox(engine, lab, { purpose: 'self-test' });
+  try {
+    const before = await grader.grade(sandbox.id, exercise);
+    for (const result of before.results) {
+      const expectedToPass = exercise.initiallyPassing?.[result.name] !== undefined;
+      if (result.passed !== expectedToPass) {
+        problems.push(`before the solution, "${result.name}" ${result.passed ? 'already passes' : `fails (${result.message})`}`);
+      }
+    }
+    const solution = await engine.exec(sandbox.id, ['bash', '-e', '-c', exercise.solution], { timeoutMs: SOLUTION_TIMEOUT_MS, maxOutputBytes: 1024 * 1024 });
+    if (solution.exitCode !== 0) problems.push(`the reference solution exited with ${solution.exitCode}: ${(solution.stderr || solution.stdout).trim().split('\n').slice(-3).join(' / ')}`);
+    const after = await grader.grade(sandbox.id, exercise);
+    for (const result of after.results.filter((r) => !r.passed)) problems.push(`after the solution, "${result.name}" fails: ${result.message}`);
+  } finally {
+    await engine.destroy(sandbox.id);
+  }
+  return problems;
+}
+
+let passed = 0;
+let failed = 0;
+const queue = [...jobs];
+await Promise.all(
+  Array.from({ length: PARALLEL }, async () => {
+    for (let job = queue.shift(); job; job = queue.shift()) {
+      const started = performance.now();
+      const name = `${job.lab.id}/${job.exercise.id}`;
+      const problems = await selfTest(job.lab, job.exercise).catch((error: unknown) => [`could not run: ${error instanceof Error ? error.message : String(error)}`]);
+      const seconds = ((performance.now() - started) / 1000).toFixed(1);
+      if (problems.length === 0) {
+        passed++;
+        console.log(`✓ ${name} (${seconds} s)`);
+      } else {
+        failed++;
+        console.log(`✗ ${name} (${seconds} s)\n${problems.map((p) => `    ${p}`).join('\n')}`);
+      }
+    }
+  }),
+);
+console.log(`${passed} passed, ${failed} failed`);
+process.exitCode = failed === 0 ? 0 : 1;
