@@ -1,0 +1,150 @@
+'use client';
+
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { labApi } from '../Lab/api';
+import { onTerminalActivity } from '../Terminal/activity';
+import styles from './Exercise.module.css';
+import { InlineText, Paragraphs } from './InlineText';
+
+interface Criterion {
+  name: string;
+  passed: boolean;
+  message: string;
+}
+interface CheckAnswer {
+  passed: boolean;
+  completed: boolean;
+  results: Criterion[];
+}
+interface ProgressEntry {
+  completed: boolean;
+  attempts: number;
+  lastResults: Criterion[] | null;
+}
+
+// Live checks wait for the terminal to settle after the learner's last Enter.
+const LIVE_SETTLE_MS = 1500;
+
+export default function ExercisePanel(props: { labId: string; exerciseId: string; title: string; task: string; criteria: string[] }) {
+  const { labId, exerciseId, title, task, criteria } = props;
+  const [completed, setCompleted] = useState(false);
+  const [results, setResults] = useState<Criterion[] | null>(null);
+  const [checking, setChecking] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [live, setLive] = useState(true);
+  const [hint, setHint] = useState<string | null>(null);
+  const [solution, setSolution] = useState<string | null>(null);
+  const busy = useRef(false);
+
+  useEffect(() => {
+    fetch('/api/progress')
+      .then((response) => (response.ok ? response.json() : null))
+      .then((progress: { exercises: Record<string, ProgressEntry> } | null) => {
+        const entry = progress?.exercises[`${labId}/${exerciseId}`];
+        if (!entry) return;
+        setCompleted(entry.completed);
+        if (entry.lastResults) setResults(entry.lastResults);
+      })
+      .catch(() => {});
+  }, [labId, exerciseId]);
+
+  const check = useCallback(
+    async (trigger: 'button' | 'live') => {
+      if (busy.current) return;
+      busy.current = true;
+      setChecking(true);
+      try {
+        const answer = await labApi.check<CheckAnswer>(labId, exerciseId, trigger);
+        // A failing live check of a half-done task is noise: show it only when asked, or when it passes.
+        if (trigger === 'button' || answer.passed) setResults(answer.results);
+        setCompleted(answer.completed);
+        setError(null);
+      } catch (failure) {
+        if (trigger === 'button') setError((failure as Error).message);
+      } finally {
+        busy.current = false;
+        setChecking(false);
+      }
+    },
+    [labId, exerciseId],
+  );
+
+  useEffect(() => {
+    if (!live || completed) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stop = onTerminalActivity(labId, () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => void check('live'), LIVE_SETTLE_MS);
+    });
+    return () => {
+      stop();
+      clearTimeout(timer);
+    };
+  }, [live, completed, labId, check]);
+
+  const reveal = async (kind: 'hint' | 'solution') => {
+    if (kind === 'solution' && !confirm('Show the reference solution? Trying first teaches more; it is recorded that you looked.')) return;
+    try {
+      const answer = await labApi.reveal(labId, exerciseId, kind);
+      (kind === 'hint' ? setHint : setSolution)(answer[kind]);
+    } catch (failure) {
+      setError((failure as Error).message);
+    }
+  };
+
+  const byName = new Map(results?.map((result) => [result.name, result]));
+  return (
+    <section className={styles.exercise} aria-label={`Exercise: ${title}`} data-exercise={`${labId}/${exerciseId}`} data-completed={completed}>
+      <header className={styles.header}>
+        <span className={styles.kicker}>Exercise</span>
+        <h3 className={styles.title}>{title}</h3>
+        {completed && <span className={styles.done} data-testid="exercise-complete">✓ Complete</span>}
+      </header>
+      <div className={styles.task}>
+        <Paragraphs text={task} />
+      </div>
+      <ul className={styles.criteria} aria-label="What is checked">
+        {criteria.map((name) => {
+          const result = byName.get(name);
+          const mark = result ? (result.passed ? '✓' : '✗') : '○';
+          return (
+            <li key={name} className={result ? (result.passed ? styles.pass : styles.fail) : undefined} data-criterion={name} data-passed={result?.passed ?? ''}>
+              <span className={styles.mark} aria-hidden="true">{mark}</span>
+              <span>
+                <span className={styles.visuallyHidden}>{result ? (result.passed ? 'passed: ' : 'not yet: ') : 'not checked: '}</span>
+                {name}
+                {result && !result.passed && (
+                  <span className={styles.message}>
+                    <InlineText text={result.message} />
+                  </span>
+                )}
+              </span>
+            </li>
+          );
+        })}
+      </ul>
+      {error && <p className={styles.error} role="alert">{error}</p>}
+      <div className={styles.actions}>
+        <button type="button" className={styles.primary} onClick={() => void check('button')} disabled={checking}>
+          {checking ? 'Checking…' : 'Check'}
+        </button>
+        <label className={styles.live}>
+          <input type="checkbox" checked={live} onChange={(event) => setLive(event.target.checked)} /> Check as I type
+        </label>
+        {hint === null && <button type="button" className={styles.secondary} onClick={() => void reveal('hint')}>Hint</button>}
+        {solution === null && <button type="button" className={styles.secondary} onClick={() => void reveal('solution')}>Solution</button>}
+      </div>
+      {hint !== null && (
+        <div className={styles.reveal}>
+          <strong>Hint.</strong> <InlineText text={hint} />
+        </div>
+      )}
+      {solution !== null && (
+        <div className={styles.reveal}>
+          <strong>Reference solution</strong>
+          <pre><code>{solution}</code></pre>
+        </div>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,148 @@
+'use client';
+
+import { useCallback, useEffect, useState } from 'react';
+import Terminal from '../Terminal';
+import type { ConnectionState } from '../Terminal/TerminalView';
+import { labApi, type LabSession } from './api';
+import styles from './Lab.module.css';
+
+type Phase =
+  | { name: 'loading' }
+  | { name: 'unavailable'; missing: string[] }
+  | { name: 'idle' }
+  | { name: 'starting' }
+  | { name: 'ready'; session: LabSession }
+  | { name: 'ended'; reason: string }
+  | { name: 'error'; message: string };
+
+export default function LabPanel({ labId, title, hosts }: { labId: string; title: string; hosts: string[] }) {
+  const [phase, setPhase] = useState<Phase>({ name: 'loading' });
+  const [activeHost, setActiveHost] = useState(hosts[0]);
+  const [openedHosts, setOpenedHosts] = useState<string[]>([hosts[0]]);
+  const [connection, setConnection] = useState<Record<string, ConnectionState>>({});
+
+  // On load: a learner who already has a sandbox for this lab goes straight back to it.
+  useEffect(() => {
+    labApi.status(labId).then(
+      (status) => {
+        if (!status.available) setPhase({ name: 'unavailable', missing: status.missingFeatures });
+        else if (status.session) setPhase({ name: 'ready', session: status.session });
+        else setPhase({ name: 'idle' });
+      },
+      (error: Error) => setPhase({ name: 'error', message: error.message }),
+    );
+  }, [labId]);
+
+  const run = useCallback(
+    async (action: 'start' | 'reset') => {
+      setPhase({ name: 'starting' });
+      setConnection({});
+      try {
+        const { session } = await labApi[action](labId);
+        setOpenedHosts([hosts[0]]);
+        setActiveHost(hosts[0]);
+        setPhase({ name: 'ready', session });
+      } catch (error) {
+        setPhase({ name: 'error', message: (error as Error).message });
+      }
+    },
+    [labId, hosts],
+  );
+
+  const end = async () => {
+    await labApi.end(labId).catch(() => {});
+    setPhase({ name: 'ended', reason: 'You ended this lab. Its sandbox is gone; your progress is kept.' });
+  };
+
+  const onConnection = (host: string) => async (state: ConnectionState) => {
+    setConnection((previous) => ({ ...previous, [host]: state }));
+    if (state !== 'lost') return;
+    // Gave up reconnecting: find out whether the sandbox itself is gone (reaped, reset elsewhere).
+    const status = await labApi.status(labId).catch(() => null);
+    if (!status?.session) setPhase({ name: 'ended', reason: 'This lab\'s sandbox has ended (it was idle for a long time, or the server restarted).' });
+  };
+
+  const selectHost = (host: string) => {
+    setActiveHost(host);
+    setOpenedHosts((previous) => (previous.includes(host) ? previous : [...previous, host]));
+  };
+
+  const activeState = connection[activeHost];
+  const statusText =
+    phase.name === 'starting' ? 'Starting your sandbox…'
+    : phase.name === 'ready' ? { connecting: 'Connecting…', open: 'Ready', reconnecting: 'Reconnecting…', exited: 'Shell exited', lost: 'Disconnected' }[activeState ?? 'connecting']
+    : phase.name === 'ended' ? 'Ended'
+    : '';
+
+  return (
+    <section className={styles.lab} aria-label={`Lab: ${title}`} data-lab={labId} data-phase={phase.name} data-connection={activeState ?? ''}>
+      <header className={styles.header}>
+        <div>
+          <span className={styles.kicker}>Lab</span>
+          <h3 className={styles.title}>{title}</h3>
+        </div>
+        <div className={styles.actions}>
+          {statusText && <span className={styles.status} role="status" aria-live="polite">{statusText}</span>}
+          {phase.name === 'ready' && (
+            <>
+              <button type="button" className={styles.secondary} onClick={() => confirm('Reset this lab? Your sandbox is destroyed and a fresh one starts. Your progress is kept.') && void run('reset')}>Reset</button>
+              <button type="button" className={styles.secondary} onClick={() => void end()}>End</button>
+            </>
+          )}
+        </div>
+      </header>
+
+      {phase.name === 'loading' && <p className={styles.note}>Checking the lab…</p>}
+      {phase.name === 'unavailable' && (
+        <p className={styles.warning}>
+          This server&apos;s kernel cannot run this lab: it lacks {phase.missing.join(', ')}. The chapter still reads fine;
+          run wirelab on a kernel with these features to do the lab.
+        </p>
+      )}
+      {(phase.name === 'idle' || phase.name === 'ended' || phase.name === 'error') && (
+        <div className={styles.start}>
+          {phase.name === 'ended' && <p className={styles.note}>{phase.reason}</p>}
+          {phase.name === 'error' && <p className={styles.warning} role="alert">{phase.message}</p>}
+          <p className={styles.note}>A private Linux sandbox with a root shell: nothing you do there touches this machine or other learners.</p>
+          <button type="button" className={styles.primary} onClick={() => void run('start')}>
+            {phase.name === 'idle' ? 'Start lab' : 'Start a new sandbox'}
+          </button>
+        </div>
+      )}
+      {phase.name === 'starting' && <div className={styles.placeholder} aria-busy="true">Starting your sandbox…</div>}
+      {phase.name === 'ready' && (
+        <div className={styles.terminal}>
+          {hosts.length > 1 && (
+            <div className={styles.tabs} role="tablist" aria-label="Hosts">
+              {hosts.map((host) => (
+                <button
+                  key={host}
+                  type="button"
+                  role="tab"
+                  aria-selected={host === activeHost}
+                  className={styles.tab}
+                  onClick={() => selectHost(host)}
+                >
+                  {host}
+                </button>
+              ))}
+            </div>
+          )}
+          {openedHosts.map((host) => (
+            <Terminal
+              key={`${phase.session.id}/${host}`}
+              labId={labId}
+              sessionId={phase.session.id}
+              host={host}
+              active={host === activeHost}
+              onStateChange={onConnection(host)}
+            />
+          ))}
+          <p className={styles.help}>
+            Type <code>lab check</code> in the terminal to check your work there. Copy with Ctrl+Shift+C; paste with Ctrl+V or Ctrl+Shift+V.
+          </p>
+        </div>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,154 @@
+'use client';
+
+import { FitAddon } from '@xterm/addon-fit';
+import { WebLinksAddon } from '@xterm/addon-web-links';
+import { Terminal as XTerm, type ITheme } from '@xterm/xterm';
+import '@xterm/xterm/css/xterm.css';
+import { useEffect, useRef } from 'react';
+import { announceTerminalActivity } from './activity';
+import styles from './Terminal.module.css';
+
+export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'exited' | 'lost';
+
+export interface TerminalViewProps {
+  labId: string;
+  sessionId: string;
+  host: string;
+  active: boolean;
+  onStateChange?: (state: ConnectionState) => void;
+}
+
+const LIGHT: ITheme = { background: '#fbfcfd', foreground: '#1f2328', cursor: '#1f2328', selectionBackground: '#b6d6fd' };
+const DARK: ITheme = { background: '#0d1117', foreground: '#e6edf3', cursor: '#e6edf3', selectionBackground: '#264f78' };
+const RECONNECT_DELAYS_MS = [250, 500, 1000, 2000, 4000, 5000];
+const GIVE_UP_AFTER_ATTEMPTS = 12;
+
+function currentTheme() {
+  const theme = document.documentElement.dataset.theme;
+  const dark = theme === 'dark' || (theme !== 'light' && window.matchMedia('(prefers-color-scheme: dark)').matches);
+  return dark ? DARK : LIGHT;
+}
+
+// One host's shell: an xterm.js screen bridged to /api/sessions/<id>/tty. It reconnects by
+// itself after a dropped connection; the server replays recent output, so the screen is rebuilt.
+export default function TerminalView({ labId, sessionId, host, active, onStateChange }: TerminalViewProps) {
+  const container = useRef<HTMLDivElement>(null);
+  const fitRef = useRef<FitAddon | null>(null);
+  const stateRef = useRef(onStateChange);
+  stateRef.current = onStateChange;
+
+  useEffect(() => {
+    const term = new XTerm({
+      cursorBlink: true,
+      fontFamily: 'ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace',
+      fontSize: 14,
+      scrollback: 5000,
+      theme: currentTheme(),
+    });
+    const fit = new FitAddon();
+    fitRef.current = fit;
+    term.loadAddon(fit);
+    term.loadAddon(new WebLinksAddon());
+    term.open(container.current!);
+    fit.fit();
+
+    // Ctrl+Shift+C copies the selection, as in desktop terminals (Ctrl+C stays an interrupt).
+    term.attachCustomKeyEventHandler((event) => {
+      if (event.type === 'keydown' && event.ctrlKey && event.shiftKey && event.code === 'KeyC') {
+        void navigator.clipboard?.writeText(term.getSelection());
+        return false;
+      }
+      return true;
+    });
+
+    let socket: WebSocket | null = null;
+    let attempts = 0;
+    let closedByUs = false;
+    let retryTimer: ReturnType<typeof setTimeout> | undefined;
+    let shellExited = false;
+
+    const send = (message: object) => {
+      if (socket?.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+    };
+
+    const connect = () => {
+      const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+      const query = new URLSearchParams({ host, cols: String(term.cols), rows: String(term.rows) });
+      const ws = new WebSocket(`${scheme}://${location.host}/api/sessions/${sessionId}/tty?${query}`);
+      ws.binaryType = 'arraybuffer';
+      socket = ws;
+      let opened = false;
+      ws.onopen = () => {
+        opened = true;
+        attempts = 0;
+        shellExited = false;
+        // The server replays recent output on every attach: start from a clean screen.
+        term.reset();
+        stateRef.current?.('open');
+      };
+      ws.onmessage = (event) => {
+        if (event.data instanceof ArrayBuffer) {
+          term.write(new Uint8Array(event.data));
+          return;
+        }
+        const message = JSON.parse(event.data as string) as { type: string; code?: number; message?: string };
+        if (message.type === 'exit') {
+          shellExited = true;
+          term.write(`\r\n\x1b[2m[the shell exited with status ${message.code}: press Enter for a new one]\x1b[0m\r\n`);
+          stateRef.current?.('exited');
+        } else if (message.type === 'error') {
+          term.write(`\r\n\x1b[31m${message.message}\x1b[0m\r\n`);
+        }
+      };
+      ws.onclose = () => {
+        if (closedByUs || shellExited) return;
+        attempts += opened ? 0 : 1;
+        if (attempts >= GIVE_UP_AFTER_ATTEMPTS) {
+          stateRef.current?.('lost');
+          return;
+        }
+        stateRef.current?.('reconnecting');
+        retryTimer = setTimeout(connect, RECONNECT_DELAYS_MS[Math.min(attempts, RECONNECT_DELAYS_MS.length - 1)]);
+      };
+    };
+
+    term.onData((data) => {
+      if (shellExited) {
+        if (data.includes('\r')) {
+          socket?.close();
+          connect();
+        }
+        return;
+      }
+      send({ type: 'input', data });
+      if (data.includes('\r')) announceTerminalActivity(labId);
+    });
+    term.onResize(({ cols, rows }) => send({ type: 'resize', cols, rows }));
+
+    const resizeObserver = new ResizeObserver(() => {
+      if (container.current?.offsetParent) fit.fit();
+    });
+    resizeObserver.observe(container.current!);
+    const themeObserver = new MutationObserver(() => {
+      term.options.theme = currentTheme();
+    });
+    themeObserver.observe(document.documentElement, { attributes: true, attributeFilter: ['data-theme'] });
+
+    stateRef.current?.('connecting');
+    connect();
+    return () => {
+      closedByUs = true;
+      clearTimeout(retryTimer);
+      resizeObserver.disconnect();
+      themeObserver.disconnect();
+      socket?.close();
+      term.dispose();
+    };
+  }, [labId, sessionId, host]);
+
+  useEffect(() => {
+    if (active) fitRef.current?.fit();
+  }, [active]);
+
+  return <div ref={container} className={styles.screen} data-testid={`terminal-${host}`} hidden={!active} />;
+}
