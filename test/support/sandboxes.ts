@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { RuncEngine } from '../../server/engine/runc.ts';
 
@@ -14,7 +13,8 @@ export function realEngine(options: { stateDir?: string } = {}) {
   if (!fs.existsSync(path.join(imageDir, '.complete'))) {
     throw new Error(`the lab image ${imageDir} is not built: run \`bash labs/image/build.sh\` (npm test does)`);
   }
-  const stateDir = options.stateDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'wirelab-test-state-'));
+  // Tests share one state dir of their own, apart from a running server's /run/wirelab.
+  const stateDir = options.stateDir ?? '/run/wirelab-test';
   return {
     engine: new RuncEngine({ imageDir, stateDir, limits: { memoryBytes: 256 * 1024 * 1024, pids: 128, cpus: 1 } }),
     stateDir,
