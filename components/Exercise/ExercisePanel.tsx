@@ -2,24 +2,15 @@
 
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { labApi } from '../Lab/api';
+import { announceProgressChange, fetchProgress, type Criterion } from '../Progress/progress';
 import { onTerminalActivity } from '../Terminal/activity';
 import styles from './Exercise.module.css';
-import { InlineText, Paragraphs } from './InlineText';
+import { InlineText, Paragraphs } from '../InlineText';
 
-interface Criterion {
-  name: string;
-  passed: boolean;
-  message: string;
-}
 interface CheckAnswer {
   passed: boolean;
   completed: boolean;
   results: Criterion[];
-}
-interface ProgressEntry {
-  completed: boolean;
-  attempts: number;
-  lastResults: Criterion[] | null;
 }
 
 // Live checks wait for the terminal to settle after the learner's last Enter.
@@ -37,15 +28,12 @@ export default function ExercisePanel(props: { labId: string; exerciseId: string
   const busy = useRef(false);
 
   useEffect(() => {
-    fetch('/api/progress')
-      .then((response) => (response.ok ? response.json() : null))
-      .then((progress: { exercises: Record<string, ProgressEntry> } | null) => {
-        const entry = progress?.exercises[`${labId}/${exerciseId}`];
-        if (!entry) return;
-        setCompleted(entry.completed);
-        if (entry.lastResults) setResults(entry.lastResults);
-      })
-      .catch(() => {});
+    void fetchProgress().then((progress) => {
+      const entry = progress.exercises[`${labId}/${exerciseId}`];
+      if (!entry) return;
+      setCompleted(entry.completed);
+      if (entry.lastResults) setResults(entry.lastResults);
+    });
   }, [labId, exerciseId]);
 
   const check = useCallback(
@@ -58,6 +46,7 @@ export default function ExercisePanel(props: { labId: string; exerciseId: string
         // A failing live check of a half-done task is noise: show it only when asked, or when it passes.
         if (trigger === 'button' || answer.passed) setResults(answer.results);
         setCompleted(answer.completed);
+        if (answer.passed) announceProgressChange();
         setError(null);
       } catch (failure) {
         if (trigger === 'button') setError((failure as Error).message);

@@ -1,3 +1,5 @@
+import { callApi as call } from '../api';
+
 // The lab endpoints of the server's JSON API, as the page uses them.
 
 export interface LabSession {
@@ -10,19 +12,6 @@ export interface LabStatus {
   available: boolean;
   missingFeatures: string[];
   session: LabSession | null;
-}
-
-export class ApiError extends Error {}
-
-async function call<T>(method: string, url: string, body?: unknown): Promise<T> {
-  const response = await fetch(url, {
-    method,
-    headers: body === undefined ? undefined : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const payload = (await response.json().catch(() => ({}))) as T & { error?: string };
-  if (!response.ok) throw new ApiError(payload.error ?? `The server answered ${response.status}.`);
-  return payload;
 }
 
 export const labApi = {
