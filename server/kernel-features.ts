@@ -45,6 +45,9 @@ export async function probeKernelFeatures(engine: Engine): Promise<KernelSupport
   }
 }
 
-export function missingFeatures(support: KernelSupport, required: readonly KernelFeature[]) {
+// Without a probe result (the probe itself failed) nothing is known to be missing: the lab then
+// fails at start with the sandbox's own error instead of being hidden.
+export function missingFeatures(support: KernelSupport | null, required: readonly KernelFeature[]) {
+  if (!support) return [];
   return required.filter((feature) => support.get(feature) !== true);
 }

@@ -19,7 +19,9 @@ const exitLine = (code: number) => `\n__wirelab_exit__ ${code}\n`;
 export function serveLabCommand(session: Session, checking: Checking): () => void {
   const socketPath = path.join(session.sandbox.serviceDir, 'lab.sock');
   fs.rmSync(socketPath, { force: true });
-  const server = net.createServer((connection) => {
+  // The in-sandbox client (socat) closes its sending side once the request is sent; the answer
+  // must still go back on the half-open connection.
+  const server = net.createServer({ allowHalfOpen: true }, (connection) => {
     let request = '';
     connection.setEncoding('utf8');
     connection.on('error', () => {});

@@ -41,14 +41,14 @@ const sessions = new Sessions(engine, new SessionRecords(db), config, labs, (ses
 const { adopted, swept } = await sessions.recover();
 if (adopted || swept) console.log(`wirelab: re-adopted ${adopted} running sandbox(es), swept ${swept} left over from an earlier run`);
 sessions.startReaper();
-const kernelSupport = probeKernelFeatures(engine);
-kernelSupport.then(
-  (support) => {
-    const missing = [...support].filter(([, available]) => !available).map(([feature]) => feature);
-    if (missing.length) console.log(`wirelab: this kernel lacks ${missing.join(', ')}; labs that need them say so on their page`);
-  },
-  (error: unknown) => console.error('wirelab: probing kernel features failed', error),
-);
+// Known before serving, so that a lab page never offers what this kernel cannot run, and so that
+// the probe's throwaway sandbox is gone before anyone can stop the server.
+const kernelSupport = await probeKernelFeatures(engine).catch((error: unknown) => {
+  console.error('wirelab: probing kernel features failed; labs will start without the check', error);
+  return null;
+});
+const missingFeatures = kernelSupport ? [...kernelSupport].filter(([, available]) => !available).map(([feature]) => feature) : [];
+if (missingFeatures.length) console.log(`wirelab: this kernel lacks ${missingFeatures.join(', ')}; labs that need them say so on their page`);
 const api = { sessions, checking, progress, kernelSupport };
 
 const nextApp = next({ dev, dir: projectRoot, hostname: config.host, port: config.port });

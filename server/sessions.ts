@@ -200,8 +200,11 @@ function key(learnerId: string, labId: string) {
   return `${learnerId}/${labId}`;
 }
 
+// One item's failure must not stop the others (a sandbox that will not die must not keep the
+// rest alive), but it is reported.
 async function inBatches<T>(items: T[], size: number, work: (item: T) => Promise<unknown>) {
   for (let i = 0; i < items.length; i += size) {
-    await Promise.allSettled(items.slice(i, i + size).map(work));
+    const outcomes = await Promise.allSettled(items.slice(i, i + size).map(work));
+    for (const outcome of outcomes) if (outcome.status === 'rejected') console.error('wirelab:', outcome.reason);
   }
 }

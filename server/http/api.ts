@@ -13,7 +13,7 @@ export interface ApiContext {
   sessions: Sessions;
   checking: Checking;
   progress: ProgressStore;
-  kernelSupport: Promise<KernelSupport>;
+  kernelSupport: KernelSupport | null;
 }
 
 type Handler = (ctx: ApiContext, learnerId: string, params: Record<string, string>, req: IncomingMessage) => Promise<[number, unknown]>;
@@ -104,7 +104,7 @@ function exerciseOrThrow(labId: string, exerciseId: string) {
 }
 
 async function labStatus(ctx: ApiContext, lab: Lab) {
-  const missing = missingFeatures(await ctx.kernelSupport, lab.requires);
+  const missing = missingFeatures(ctx.kernelSupport, lab.requires);
   return {
     id: lab.id,
     title: lab.title,

@@ -85,7 +85,10 @@ export class Learner {
   }
 }
 
-// Resolves once the terminal's output (replay included) matches; rejects after a timeout.
+// Terminal output as a reader sees it: colours and cursor controls removed.
+const plain = (text: string) => text.replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07/g, '');
+
+// Resolves once the terminal's output (replay included), read as plain text, matches; rejects after a timeout.
 export function waitForOutput(ws: WebSocket, pattern: RegExp, timeoutMs = 10_000): Promise<string> {
   return new Promise((resolve, reject) => {
     let seen = '';
@@ -95,7 +98,7 @@ export function waitForOutput(ws: WebSocket, pattern: RegExp, timeoutMs = 10_000
     }, timeoutMs);
     const onMessage = (data: WebSocket.RawData, isBinary: boolean) => {
       if (!isBinary) return;
-      seen += data.toString();
+      seen += plain(data.toString());
       if (pattern.test(seen)) {
         clearTimeout(timer);
         ws.off('message', onMessage);
