@@ -1,0 +1,86 @@
+import { findExercise } from '../labs/index.ts';
+import { expect, test, type Shell } from './fixtures';
+import type { Page } from '@playwright/test';
+
+const solutionOf = (lab: string, exercise: string) => findExercise(lab, exercise)!.exercise.solution;
+
+function exercisePanel(page: Page, lab: string, exercise: string) {
+  return page.locator(`[data-exercise="${lab}/${exercise}"]`);
+}
+
+async function openLab(page: Page, shell: Shell, chapter: string, lab: string) {
+  await page.goto(`/learn/${chapter}`);
+  await page.locator(`[data-lab="${lab}"]`).scrollIntoViewIfNeeded();
+  await page.locator(`[data-lab="${lab}"]`).getByRole('button', { name: 'Start lab' }).click();
+  await shell.waitForPrompt();
+}
+
+test('Part 0: bring up lo from the namespace’s own tab, then Check', async ({ page, shell }) => {
+  await openLab(page, shell, 'orientation', 'orientation');
+  const exercise = exercisePanel(page, 'orientation', 'loopback-up');
+  await exercise.getByRole('checkbox', { name: 'Check as I type' }).uncheck();
+  await page.locator('[data-lab="orientation"]').getByRole('tab', { name: 'fresh' }).click();
+  await shell.waitForPrompt('fresh');
+
+  await exercise.getByRole('button', { name: 'Check' }).click();
+  await expect(exercise.getByText('lo in namespace fresh is still DOWN')).toBeVisible();
+  await expect(exercise).toHaveAttribute('data-completed', 'false');
+
+  await shell.type('ip link set lo up && ping -c 1 127.0.0.1', 'fresh');
+  await exercise.getByRole('button', { name: 'Check' }).click();
+  await expect(exercise.getByTestId('exercise-complete')).toBeVisible();
+});
+
+test('Part 1: typing the solution turns the exercise green by itself; it stays complete after a reload and a server restart', async ({ page, shell, server }) => {
+  await openLab(page, shell, 'networking-101', 'netns-veth');
+  const exercise = exercisePanel(page, 'netns-veth', 'connect-red-blue');
+  await expect(exercise).toHaveAttribute('data-completed', 'false');
+
+  await shell.type(solutionOf('netns-veth', 'connect-red-blue'));
+  // No click: live mode checks once the terminal settles.
+  await expect(exercise.getByTestId('exercise-complete')).toBeVisible({ timeout: 30_000 });
+  const criteria = await exercise.locator('[data-criterion]').evaluateAll((items) => items.map((item) => item.getAttribute('data-criterion')!));
+  expect(criteria.length).toBeGreaterThan(1);
+
+  await shell.type('clear; lab check connect-red-blue');
+  await expect(shell.screen()).toContainText('passed');
+  for (const criterion of criteria) await expect(shell.screen()).toContainText(`✓ ${criterion}`);
+
+  await page.reload();
+  await expect(exercisePanel(page, 'netns-veth', 'connect-red-blue').getByTestId('exercise-complete')).toBeVisible();
+
+  await server.restart();
+  await page.reload();
+  await expect(exercisePanel(page, 'netns-veth', 'connect-red-blue').getByTestId('exercise-complete')).toBeVisible();
+  await expect(page.getByTestId('exercise-count').first()).toContainText('1 of');
+});
+
+test('Part 2: capture an exchange to a pcap as a learner would, and Check reads it', async ({ page, shell }) => {
+  await openLab(page, shell, 'under-the-hood', 'pcap');
+  const exercise = exercisePanel(page, 'pcap', 'capture-echo');
+  await exercise.getByRole('checkbox', { name: 'Check as I type' }).uncheck();
+  await exercise.getByRole('button', { name: 'Check' }).click();
+  await expect(exercise.locator('[data-passed="false"]').first()).toBeVisible();
+
+  await shell.type(solutionOf('pcap', 'capture-echo'));
+  await shell.type('echo capture-finished');
+  await expect(shell.screen()).toContainText('capture-finished', { timeout: 30_000 });
+  await exercise.getByRole('button', { name: 'Check' }).click();
+  await expect(exercise.getByTestId('exercise-complete')).toBeVisible({ timeout: 30_000 });
+});
+
+test('a quiz explains every answer and remembers it', async ({ page }) => {
+  await page.goto('/learn/networking-101');
+  const quiz = page.getByTestId('quiz-p1-quiz');
+  await quiz.scrollIntoViewIfNeeded();
+  const first = quiz.locator('form').first();
+  await first.getByRole('radio').first().check();
+  await first.getByRole('button', { name: 'Answer' }).click();
+  await expect(first.getByText(/Correct\.|Not quite\./)).toBeVisible();
+  const verdict = await first.getByText(/Correct\.|Not quite\./).textContent();
+
+  await page.reload();
+  const again = page.getByTestId('quiz-p1-quiz').locator('form').first();
+  await expect(again.getByText(verdict!.includes('Correct') ? 'Correct.' : 'Not quite.')).toBeVisible();
+  await expect(again.getByRole('radio').first()).toBeChecked();
+});

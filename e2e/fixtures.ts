@@ -1,0 +1,67 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test as base, expect, type Page } from '@playwright/test';
+import { startServer, type RunningServer } from '../test/support/server.ts';
+
+const PORT = 3100;
+const STATE_DIR = '/run/wirelab-e2e';
+
+interface Server {
+  url: string;
+  // Stops the server (as an operator would, with SIGTERM) and starts it again on the same data.
+  restart: () => Promise<void>;
+}
+
+export const test = base.extend<{ shell: Shell }, { server: Server }>({
+  server: [
+    // eslint-disable-next-line no-empty-pattern -- Playwright requires the destructuring
+    async ({}, use) => {
+      const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wirelab-e2e-'));
+      let running: RunningServer = await startServer({ port: PORT, dataDir, stateDir: STATE_DIR });
+      await use({
+        url: running.url,
+        restart: async () => {
+          await running.stop();
+          running = await startServer({ port: PORT, dataDir, stateDir: STATE_DIR });
+        },
+      });
+      await running.stop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+    { scope: 'worker', timeout: 120_000 },
+  ],
+  baseURL: async ({ server }, use) => use(server.url),
+  shell: async ({ page }, use) => use(new Shell(page)),
+});
+
+export { expect };
+
+// The lab's terminal as a learner uses it: click into it, type, read what it shows.
+export class Shell {
+  constructor(private readonly page: Page) {}
+
+  screen(host = 'lab') {
+    return this.page.getByTestId(`terminal-${host}`);
+  }
+
+  async startLab() {
+    await this.page.getByRole('button', { name: 'Start lab' }).click();
+    await this.waitForPrompt();
+  }
+
+  async waitForPrompt(host = 'lab') {
+    await expect(this.page.getByRole('status').first()).toHaveText('Ready', { timeout: 30_000 });
+    await expect(this.screen(host)).toContainText('#', { timeout: 30_000 });
+  }
+
+  async type(text: string, host = 'lab') {
+    await this.screen(host).click();
+    for (const line of text.split('\n')) await this.page.keyboard.type(`${line}\n`, { delay: 5 });
+  }
+
+  async run(command: string, expected: RegExp | string, host = 'lab') {
+    await this.type(command, host);
+    await expect(this.screen(host)).toContainText(expected);
+  }
+}
