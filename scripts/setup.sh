@@ -20,9 +20,11 @@ if [ "$node_major" -lt 20 ] || { [ "$node_major" -eq 20 ] && [ "$node_minor" -lt
   exit 1
 fi
 
-# Debian packages, by the command each one provides.
+# Debian packages, by the command each one provides. The compilers build better-sqlite3 and
+# node-pty when npm cannot fetch their prebuilt binaries (only the npm registry may be reachable).
 declare -A package_of=(
   [runc]=runc [mmdebstrap]=mmdebstrap [chromium]=chromium [ip]=iproute2 [tar]=tar [mount]=mount
+  [make]=make [g++]=g++ [python3]=python3
 )
 missing=()
 for command in "${!package_of[@]}"; do
