@@ -140,6 +140,7 @@ describe('a crash', () => {
 
     const sandboxIds = fs.readdirSync(path.join(stateDir, 'sandboxes'));
     await restarted.stop('SIGTERM');
+    fs.rmSync(dataDir, { recursive: true, force: true });
     assert.deepEqual(leftovers(stateDir, sandboxIds), NOTHING_LEFT);
   });
 

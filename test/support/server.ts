@@ -54,6 +54,8 @@ export async function startServer(options: { port: number; dataDir?: string; sta
     stop: async (signal = 'SIGTERM') => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       await exited;
+      // A data dir made here is this server's alone; one passed in outlives it (a restart reuses it).
+      if (!options.dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
