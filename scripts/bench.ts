@@ -117,7 +117,10 @@ async function keystrokeEcho() {
 }
 
 async function checkLatency() {
-  const [labId, exercise] = [...labs.values()].flatMap((lab) => lab.exercises.map((e) => [lab.id, e] as const)).find(([, e]) => e.checks.length === 3)!;
+  // The issue's yardstick is a three-criterion exercise: take one, or the nearest in size.
+  const [labId, exercise] = [...labs.values()]
+    .flatMap((lab) => lab.exercises.map((e) => [lab.id, e] as const))
+    .sort(([, a], [, b]) => Math.abs(a.checks.length - 3) - Math.abs(b.checks.length - 3))[0];
   const learner = new Learner(server.url);
   await learner.request('POST', `/api/labs/${labId}/session`);
   // The only sandbox this server runs now; the solution goes in as a learner would type it.
@@ -130,7 +133,7 @@ async function checkLatency() {
     samples.push(performance.now() - started);
     if (!answer.body.passed) throw new Error(`the solved exercise ${labId}/${exercise.id} did not pass: ${JSON.stringify(answer.body)}`);
   }
-  const label = `check ${labId}/${exercise.id} (3 criteria, solved)`;
+  const label = `check ${labId}/${exercise.id} (${exercise.checks.length} criteria, solved)`;
   report(`${label}, p50`, ms(percentile(samples, 50)), '≤ 300 ms');
   report(`${label}, p95`, ms(percentile(samples, 95)));
   await learner.request('DELETE', `/api/labs/${labId}/session`);
