@@ -1,11 +1,15 @@
 import { validateLab, type Lab } from './define-lab.ts';
+import bridgeSwitch from './bridge-switch/lab.ts';
 import helloXdp from './hello-xdp/lab.ts';
 import netnsVeth from './netns-veth/lab.ts';
 import orientation from './orientation/lab.ts';
+import pcap from './pcap/lab.ts';
+import router from './router/lab.ts';
+import tcpService from './tcp-service/lab.ts';
 
 // Every lab of the course. A lab is listed here once; the pages, the grader and the self-test
 // all find it through this registry.
-const definitions: Lab[] = [orientation, netnsVeth, helloXdp];
+const definitions: Lab[] = [orientation, netnsVeth, bridgeSwitch, router, tcpService, pcap, helloXdp];
 
 export const labs: ReadonlyMap<string, Lab> = new Map(
   definitions.map((definition) => {

@@ -1,4 +1,5 @@
 import { defineLab, json, ok, sh } from '../define-lab.ts';
+import { redAndBlue } from '../namespaces.ts';
 
 interface Link {
   ifname: string;
@@ -33,16 +34,7 @@ export default defineLab({
   requires: ['netns', 'veth', 'xdp', 'bpf'],
   hosts: ['red', 'blue'],
   files: true,
-  setup: sh`
-    ip netns add red
-    ip netns add blue
-    ip link add veth-r netns red type veth peer name veth-b netns blue
-    ip -n red addr add 10.0.0.1/24 dev veth-r
-    ip -n blue addr add 10.0.0.2/24 dev veth-b
-    ip -n red link set veth-r up
-    ip -n blue link set veth-b up
-    ip -n red link set lo up
-    ip -n blue link set lo up`,
+  setup: redAndBlue,
   exercises: [
     {
       id: 'attach-pass',

@@ -1,4 +1,5 @@
 import { defineLab, json, ok, sh, type CommandOutput } from '../define-lab.ts';
+import { inNamespaces } from '../namespaces.ts';
 
 interface Link {
   ifname: string;
@@ -11,9 +12,7 @@ interface AddressedLink {
   addr_info: { family: string; local: string; prefixlen: number }[];
 }
 
-// Both namespaces' view in one JSON document, or null for a namespace that does not exist.
-const inBothNamespaces = (command: string) =>
-  `printf '{"red":%s,"blue":%s}' "$(ip -n red ${command} 2>/dev/null || echo null)" "$(ip -n blue ${command} 2>/dev/null || echo null)"`;
+const inBothNamespaces = (command: string) => inNamespaces(['red', 'blue'], command);
 
 const ends = [
   { namespace: 'red', device: 'veth-r', address: '10.0.0.1' },
