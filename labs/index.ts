@@ -5,11 +5,13 @@ import netnsVeth from './netns-veth/lab.ts';
 import orientation from './orientation/lab.ts';
 import pcap from './pcap/lab.ts';
 import router from './router/lab.ts';
+import rxPath from './rx-path/lab.ts';
 import tcpService from './tcp-service/lab.ts';
+import udpOverflow from './udp-overflow/lab.ts';
 
 // Every lab of the course. A lab is listed here once; the pages, the grader and the self-test
 // all find it through this registry.
-const definitions: Lab[] = [orientation, netnsVeth, bridgeSwitch, router, tcpService, pcap, helloXdp];
+const definitions: Lab[] = [orientation, netnsVeth, bridgeSwitch, router, tcpService, rxPath, udpOverflow, pcap, helloXdp];
 
 export const labs: ReadonlyMap<string, Lab> = new Map(
   definitions.map((definition) => {
