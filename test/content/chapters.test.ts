@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { compile, run } from '@mdx-js/mdx';
 import { createElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
@@ -18,8 +18,11 @@ const frontmatter = (fields: Record<string, string | number>) =>
   `---\n${Object.entries(fields).map(([key, value]) => `${key}: ${JSON.stringify(value)}`).join('\n')}\n---\n`;
 const valid = { title: 'Orientation', part: 0, slug: 'orientation', summary: 'Why.', duration: 20, status: 'ready' };
 
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'wirelab-content-'));
+after(() => fs.rmSync(scratch, { recursive: true, force: true }));
+
 function contentDir(files: Record<string, string>) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wirelab-content-'));
+  const dir = fs.mkdtempSync(path.join(scratch, 'chapters-'));
   for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
   return dir;
 }
