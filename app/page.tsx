@@ -10,7 +10,7 @@ export default function CourseMap() {
   return (
     <main id="main" className={styles.main}>
       <section className={styles.hero}>
-        <p className={styles.kicker}>A hands-on course in six parts · about {hours} hours</p>
+        <p className="kicker">A hands-on course in six parts · about {hours} hours</p>
         <h1>Life of a Packet</h1>
         <p className={styles.lead}>
           Follow one packet from the network card through interrupts, NAPI and the socket layer to a program in userspace, then
@@ -24,7 +24,7 @@ export default function CourseMap() {
       <ol className={styles.parts} aria-label="Parts of the course">
         {chapters.map((chapter) => (
           <li key={chapter.slug} className={styles.part} data-testid="course-part">
-            <p className={styles.number}>Part {chapter.part}</p>
+            <p className="kicker">Part {chapter.part}</p>
             <h2>
               <Link href={`/learn/${chapter.slug}`}>{chapter.title}</Link>
             </h2>

@@ -38,7 +38,7 @@ export default function QuizPanel({ id, questions }: { id: string; questions: Qu
   return (
     <section className={styles.quiz} aria-label="Quiz" data-testid={`quiz-${id}`}>
       <header className={styles.header}>
-        <p className={styles.kicker}>Check your understanding</p>
+        <p className="kicker">Check your understanding</p>
         <p className={styles.score} aria-live="polite">
           {score} of {questions.length} correct
         </p>

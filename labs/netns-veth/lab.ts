@@ -1,5 +1,5 @@
 import { defineLab, json, ok, sh, type CommandOutput } from '../define-lab.ts';
-import { inNamespaces } from '../namespaces.ts';
+import { inNamespaces, redAndBlue } from '../namespaces.ts';
 
 interface Link {
   ifname: string;
@@ -79,15 +79,7 @@ export default defineLab({
         },
       ],
       hint: 'A veth pair is one cable with two ends. `ip link add veth-r netns red type veth peer name veth-b netns blue` creates it with each end already in its namespace; then address and raise each end with `ip -n <ns> …`.',
-      solution: sh`
-        ip netns add red
-        ip netns add blue
-        ip link add veth-r netns red type veth peer name veth-b netns blue
-        ip -n red addr add 10.0.0.1/24 dev veth-r
-        ip -n blue addr add 10.0.0.2/24 dev veth-b
-        ip -n red link set veth-r up
-        ip -n blue link set veth-b up
-        ip netns exec red ping -c 1 10.0.0.2`,
+      solution: `${redAndBlue}\nip netns exec red ping -c 1 10.0.0.2`,
     },
   ],
 });

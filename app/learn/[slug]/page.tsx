@@ -44,7 +44,7 @@ export default async function ChapterPage({ params }: Props) {
       <main id="main" className={styles.main}>
         <article>
           <header className={styles.header}>
-            <p className={styles.part}>Part {chapter.part}</p>
+            <p className="kicker">Part {chapter.part}</p>
             <h1>{chapter.title}</h1>
             <p className={styles.summary}>{chapter.summary}</p>
             <div className={styles.meta}>
