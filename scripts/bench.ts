@@ -36,17 +36,22 @@ function memAvailable() {
 
 function firstOutput(ws: WebSocket) {
   return new Promise<void>((resolve, reject) => {
-    ws.once('message', () => resolve());
     ws.once('error', reject);
+    ws.once('message', () => {
+      ws.off('error', reject);
+      resolve();
+    });
   });
 }
 
 console.log('wirelab bench — this machine:', `${os.cpus().length} cores, ${mib(os.totalmem())} RAM, kernel ${os.release()}\n`);
 
+// A cold build: without Next's cache, as on a fresh clone.
+fs.rmSync(path.join(ROOT, '.next', 'cache'), { recursive: true, force: true });
 const buildStarted = performance.now();
 const build = spawnSync('npx', ['next', 'build'], { cwd: ROOT, encoding: 'utf8' });
 if (build.status !== 0) throw new Error(`next build failed:\n${build.stdout}\n${build.stderr}`);
-report('production build (next build)', `${((performance.now() - buildStarted) / 1000).toFixed(1)} s`);
+report('production build (next build, no cache)', `${((performance.now() - buildStarted) / 1000).toFixed(1)} s`);
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wirelab-bench-'));
 const server = await startServer({ port: PORT, dataDir, stateDir: STATE_DIR });
@@ -159,6 +164,19 @@ async function idleSandboxes() {
   report(`${IDLE_SANDBOXES} idle sandboxes started (one after another)`, `${startSeconds.toFixed(1)} s`);
   report('memory per idle sandbox (machine MemAvailable drop)', mib(used / IDLE_SANDBOXES), '≤ 10 MiB');
   report('memory per idle sandbox (its own cgroup, mean)', mib(cgroupBytes.reduce((a, b) => a + b, 0) / cgroupBytes.length));
+  // A learner who keeps the tab open also keeps a shell (bash, and runc exec on the host side).
+  const beforeShells = memAvailable();
+  const shells = await Promise.all(
+    learners.slice(0, 10).map(async (learner) => {
+      const { body } = await learner.request('GET', '/api/labs/orientation');
+      const ws = learner.terminal(body.session.id);
+      await waitForOutput(ws, /# $/);
+      return ws;
+    }),
+  );
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  report('memory per open terminal (10 shells)', mib((beforeShells - memAvailable()) / shells.length));
+  for (const ws of shells) ws.close();
   const refused = await new Learner(server.url).request('POST', '/api/labs/orientation/session');
   report(`sandbox ${IDLE_SANDBOXES + 1}`, refused.status === 503 ? `refused: "${refused.body.error}"` : `status ${refused.status}`);
   const teardown = performance.now();
