@@ -47,6 +47,7 @@ export class Sessions {
   private readonly byLearnerLab = new Map<string, Session>();
   private readonly byId = new Map<string, Session>();
   private readonly opening = new Map<string, Promise<Session>>();
+  private readonly destroying = new Set<Promise<void>>();
   private reaper?: NodeJS.Timeout;
 
   constructor(
@@ -133,12 +134,18 @@ export class Sessions {
     this.records.end(session.id, reason);
     session.stopServices();
     for (const terminal of session.terminals.values()) terminal.kill();
-    await this.engine.destroy(session.sandbox.id);
+    const destroyed = this.engine.destroy(session.sandbox.id);
+    this.destroying.add(destroyed);
+    await destroyed.finally(() => this.destroying.delete(destroyed));
   }
 
+  // On a deliberate stop: sandboxes still starting are let finish, then every sandbox, and every
+  // teardown already under way, is seen through, so a stop leaves no mount behind.
   async endAll(reason: string) {
     clearInterval(this.reaper);
+    await Promise.allSettled(this.opening.values());
     await inBatches([...this.byId.values()], 8, (session) => this.end(session, reason));
+    await Promise.allSettled(this.destroying);
   }
 
   touch(session: Session) {

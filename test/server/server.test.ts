@@ -144,6 +144,22 @@ describe('a crash', () => {
     assert.deepEqual(leftovers(stateDir, sandboxIds), NOTHING_LEFT);
   });
 
+  test('a stop while sandboxes are starting and ending waits for them and leaves nothing', async () => {
+    const stateDir = '/run/wirelab-test-stop';
+    const server = await startServer({ port: 3215, stateDir });
+    const ending = new Learner(server.url);
+    await ending.request('POST', '/api/labs/orientation/session');
+    const sandboxIds = fs.readdirSync(path.join(stateDir, 'sandboxes'));
+    // Neither request is awaited: the stop arrives while one sandbox is torn down and one is set up.
+    const inFlight = [ending.request('DELETE', '/api/labs/orientation/session'), new Learner(server.url).request('POST', '/api/labs/netns-veth/session')];
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const starting = fs.readdirSync(path.join(stateDir, 'sandboxes'));
+    await server.stop('SIGTERM');
+    await Promise.allSettled(inFlight);
+    assert.deepEqual(leftovers(stateDir, [...new Set([...sandboxIds, ...starting])]), NOTHING_LEFT);
+    assert.deepEqual(fs.readdirSync(path.join(stateDir, 'sandboxes')), []);
+  });
+
   test('sandboxes no database knows of are swept at start-up', async () => {
     const stateDir = '/run/wirelab-test-sweep';
     const first = await startServer({ port: 3214, stateDir });
