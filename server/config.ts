@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import type { Isolation } from './engine/oci-spec.ts';
 
 // Every knob an operator may turn, read once from the environment with defaults that suit
 // one learner on their own machine. The README's "Configuration" table documents each one.
@@ -17,7 +18,13 @@ const Env = z.object({
   WIRELAB_SANDBOX_PIDS: z.coerce.number().int().min(32).default(256),
   WIRELAB_SANDBOX_CPUS: z.coerce.number().positive().default(1),
   WIRELAB_GRADING_CONCURRENCY: z.coerce.number().int().min(1).default(4),
+  // The escape hatch (README, "Trust model"): sandboxes whose root is the host's root. Its name says
+  // what it gives away; on anything but loopback it must be asked for twice.
+  WIRELAB_UNSAFE_HOST_ROOT_SANDBOXES: z.enum(['yes', 'no']).default('no'),
+  WIRELAB_UNSAFE_HOST_ROOT_SANDBOXES_ON_THE_NETWORK: z.enum(['yes', 'no']).default('no'),
 });
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
 export type Config = ReturnType<typeof loadConfig>;
 
@@ -28,6 +35,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     throw new Error(`wirelab: bad configuration in the environment: ${problems}`);
   }
   const e = parsed.data;
+  const hostRoot = e.WIRELAB_UNSAFE_HOST_ROOT_SANDBOXES === 'yes';
+  if (hostRoot && !LOOPBACK.test(e.WIRELAB_HOST) && e.WIRELAB_UNSAFE_HOST_ROOT_SANDBOXES_ON_THE_NETWORK !== 'yes') {
+    throw new Error(
+      `wirelab: WIRELAB_UNSAFE_HOST_ROOT_SANDBOXES=yes gives every learner root over this machine, and WIRELAB_HOST=${e.WIRELAB_HOST} lets anyone who reaches it be a learner. ` +
+        'Listen on 127.0.0.1, or also set WIRELAB_UNSAFE_HOST_ROOT_SANDBOXES_ON_THE_NETWORK=yes if every learner is trusted with this machine.',
+    );
+  }
   return {
     port: e.WIRELAB_PORT,
     host: e.WIRELAB_HOST,
@@ -44,5 +58,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       cpus: e.WIRELAB_SANDBOX_CPUS,
     },
     gradingConcurrency: e.WIRELAB_GRADING_CONCURRENCY,
+    isolation: (hostRoot ? 'host-root' : 'user-namespace') as Isolation,
   };
 }

@@ -33,7 +33,10 @@ if (process.getuid?.() !== 0) {
 const db = openDatabase(config.databasePath);
 const progress = new ProgressStore(db);
 const identity = new Identity(config.dataDir);
-const engine = new RuncEngine({ imageDir: await labImage(), stateDir: config.stateDir, limits: config.sandboxLimits });
+const engine = new RuncEngine({ imageDir: await labImage(), stateDir: config.stateDir, limits: config.sandboxLimits, isolation: config.isolation });
+if (config.isolation === 'host-root') {
+  console.warn('wirelab: WARNING: WIRELAB_UNSAFE_HOST_ROOT_SANDBOXES=yes: every learner is root over this machine and can see every other learner.');
+}
 const grader = new Grader(engine, config.gradingConcurrency);
 const checking = new Checking(grader, progress);
 const sessions = new Sessions(engine, new SessionRecords(db), config, labs, (session) => serveLabCommand(session, checking));

@@ -1,12 +1,14 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import * as pty from 'node-pty';
 import type { Engine, ExecOptions, ExecResult, Labels, Sandbox, TtyOptions } from './engine.ts';
 import { SandboxGoneError } from './engine.ts';
-import { sandboxSpec, type SandboxLimits } from './oci-spec.ts';
+import { nativeHelpers } from './native.ts';
+import { sandboxSpec, type IdRange, type Isolation, type SandboxLimits } from './oci-spec.ts';
 
 const run = promisify(execFile);
 
@@ -26,15 +28,22 @@ interface RuncState {
 }
 
 // The default engine: runc over an overlay of the read-only lab image, one bundle per sandbox
-// under <stateDir>/sandboxes/<id>: disk/ (tmpfs holding the overlay's upper and work dirs),
-// rootfs/ (the overlay), service/ (appears as /run/wirelab inside), config.json.
+// under <stateDir>/sandboxes/<id>: disk/ (tmpfs holding the overlay's upper and work dirs and the
+// sandbox's TUN node), rootfs/ (the overlay), service/ (appears as /run/wirelab inside), config.json.
 export class RuncEngine implements Engine {
   private readonly runcRoot: string;
   private readonly bundlesDir: string;
+  private readonly ids: IdRange;
+  private readonly helpers = nativeHelpers();
 
-  constructor(private readonly options: { imageDir: string; stateDir: string; limits: SandboxLimits }) {
+  constructor(private readonly options: { imageDir: string; stateDir: string; limits: SandboxLimits; isolation: Isolation }) {
     this.runcRoot = path.join(options.stateDir, 'runc');
     this.bundlesDir = path.join(options.stateDir, 'sandboxes');
+    this.ids = imageIdRange(options.imageDir);
+  }
+
+  get isolation() {
+    return this.options.isolation;
   }
 
   async create(labels: Labels): Promise<Sandbox> {
@@ -48,12 +57,29 @@ export class RuncEngine implements Engine {
       await fs.mkdir(path.join(bundle, 'disk'), { recursive: true });
       await fs.mkdir(path.join(bundle, 'rootfs'));
       await fs.mkdir(serviceDir, { mode: 0o755 });
-      await run('mount', ['-t', 'tmpfs', '-o', `size=${WRITABLE_LAYER_SIZE},mode=0700`, 'wirelab-disk', path.join(bundle, 'disk')]);
-      await fs.mkdir(path.join(bundle, 'disk', 'upper'));
-      await fs.mkdir(path.join(bundle, 'disk', 'work'));
-      const layers = `lowerdir=${this.options.imageDir},upperdir=${bundle}/disk/upper,workdir=${bundle}/disk/work`;
-      await run('mount', ['-t', 'overlay', '-o', layers, 'wirelab-rootfs', path.join(bundle, 'rootfs')]);
-      const spec = sandboxSpec({ id, annotations, serviceDir, limits: this.options.limits });
+      // Traversable but not listable: the sandbox's runc init, already its unprivileged root, must
+      // reach the TUN node inside to bind-mount it.
+      const disk = path.join(bundle, 'disk');
+      await run('mount', ['-t', 'tmpfs', '-o', `size=${WRITABLE_LAYER_SIZE},mode=0711`, 'wirelab-disk', disk]);
+      await fs.mkdir(path.join(disk, 'upper'), { mode: 0o755 });
+      await fs.mkdir(path.join(disk, 'work'));
+      // The overlay's root takes its owner from the upper dir: the sandbox's root, like the image.
+      await fs.chown(path.join(disk, 'upper'), this.ids.hostId, this.ids.hostId);
+      await run('mknod', ['-m', '0666', path.join(disk, 'tun'), 'c', '10', '200']);
+      const rootfs = path.join(bundle, 'rootfs');
+      const layers = `lowerdir=${this.options.imageDir},upperdir=${disk}/upper,workdir=${disk}/work`;
+      await run('mount', ['-t', 'overlay', '-o', layers, 'wirelab-rootfs', rootfs]);
+      const spec = sandboxSpec({
+        id,
+        annotations,
+        rootfs,
+        serviceDir,
+        tunDevice: path.join(disk, 'tun'),
+        bpffsHook: this.helpers.bpffsHook,
+        limits: this.options.limits,
+        isolation: this.options.isolation,
+        ids: this.ids,
+      });
       await fs.writeFile(path.join(bundle, 'config.json'), JSON.stringify(spec));
       await startDetached(this.runcRoot, bundle, id);
     } catch (error) {
@@ -236,4 +262,11 @@ async function unmount(mountPoint: string) {
 function describeFailure(error: unknown) {
   if (error && typeof error === 'object' && 'stderr' in error && String(error.stderr).trim()) return String(error.stderr).trim();
   return error instanceof Error ? error.message : String(error);
+}
+
+// The range of host ids the image was prepared for (labs/image/build.sh writes it into the image).
+function imageIdRange(imageDir: string): IdRange {
+  const [hostId, count] = readFileSync(path.join(imageDir, '.idmap'), 'utf8').trim().split(/\s+/).map(Number);
+  if (!(hostId > 0 && count > 0)) throw new Error(`the lab image ${imageDir} says nothing usable about its id range in .idmap: rebuild it (labs/image/build.sh)`);
+  return { hostId, count };
 }

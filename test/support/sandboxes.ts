@@ -1,13 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Isolation } from '../../server/engine/oci-spec.ts';
 import { RuncEngine } from '../../server/engine/runc.ts';
 
 const BUILD_SCRIPT = path.resolve(import.meta.dirname, '..', '..', 'labs', 'image', 'build.sh');
 
 // The real engine over the real lab image. Tests that need it fail loudly, never skip, when the
 // machine cannot give it to them: `npm test` installs runc and builds the image first.
-export function realEngine(options: { stateDir?: string } = {}) {
+export function realEngine(options: { stateDir?: string; isolation?: Isolation } = {}) {
   if (process.getuid?.() !== 0) throw new Error('sandbox tests need root: run them as root (npm test does the setup)');
   const imageDir = execFileSync('bash', [BUILD_SCRIPT, '--path'], { encoding: 'utf8' }).trim();
   if (!fs.existsSync(path.join(imageDir, '.complete'))) {
@@ -16,7 +17,7 @@ export function realEngine(options: { stateDir?: string } = {}) {
   // Tests share one state dir of their own, apart from a running server's /run/wirelab.
   const stateDir = options.stateDir ?? '/run/wirelab-test';
   return {
-    engine: new RuncEngine({ imageDir, stateDir, limits: { memoryBytes: 256 * 1024 * 1024, pids: 128, cpus: 1 } }),
+    engine: new RuncEngine({ imageDir, stateDir, limits: { memoryBytes: 256 * 1024 * 1024, pids: 128, cpus: 1 }, isolation: options.isolation ?? 'user-namespace' }),
     stateDir,
     imageDir,
   };
