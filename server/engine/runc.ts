@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -40,6 +40,13 @@ export class RuncEngine implements Engine {
     this.runcRoot = path.join(options.stateDir, 'runc');
     this.bundlesDir = path.join(options.stateDir, 'sandboxes');
     this.ids = imageIdRange(options.imageDir);
+    // Made here, open to traversal, before runc can make it: runc creates its root's missing
+    // parents 0700, and a sandbox's runc init, already its unprivileged root, must pass through to
+    // reach its bundle's rootfs.
+    for (const dir of [options.stateDir, this.bundlesDir]) {
+      mkdirSync(dir, { recursive: true });
+      chmodSync(dir, 0o755);
+    }
   }
 
   get isolation() {
@@ -197,6 +204,29 @@ export class RuncEngine implements Engine {
       sandboxes.push({ id, labels: {}, createdAt: new Date(0), serviceDir: path.join(this.bundlePath(id), 'service'), running: false });
     }
     return sandboxes;
+  }
+
+  async ownerNamespace(sandboxId: string) {
+    if (this.options.isolation !== 'user-namespace') return null;
+    return (await fs.stat(`/proc/${await this.initPid(sandboxId)}/ns/user`)).ino;
+  }
+
+  async writeDeviceAttribute(sandboxId: string, namespace: string, attribute: string, value: string) {
+    const pid = await this.initPid(sandboxId);
+    try {
+      await run(this.helpers.netnsKnob, [String(pid), namespace, attribute, value], { timeout: 5_000 });
+    } catch (error) {
+      throw new Error(describeFailure(error));
+    }
+  }
+
+  private async initPid(sandboxId: string) {
+    const state = await run('runc', ['--root', this.runcRoot, 'state', sandboxId]).catch(() => {
+      throw new SandboxGoneError(sandboxId);
+    });
+    const { pid, status } = JSON.parse(state.stdout) as { pid: number; status: string };
+    if (status !== 'running' || !(pid > 0)) throw new SandboxGoneError(sandboxId);
+    return pid;
   }
 
   private bundlePath(sandboxId: string) {

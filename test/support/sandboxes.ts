@@ -28,7 +28,7 @@ export const EXEC = { timeoutMs: 20_000, maxOutputBytes: 1024 * 1024 };
 // What the machine still holds of these sandboxes: mounts, bundles, cgroups, processes, and the
 // host's named network namespaces (which a sandbox must never add to).
 export function leftovers(stateDir: string, sandboxIds: string[]) {
-  const mounts = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((line) => line.includes(stateDir));
+  const mounts = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((line) => line.includes(`${stateDir}/`));
   const bundles = fs.existsSync(path.join(stateDir, 'sandboxes')) ? fs.readdirSync(path.join(stateDir, 'sandboxes')) : [];
   const cgroups = ['memory', 'pids', 'cpu'].flatMap((controller) =>
     sandboxIds.map((id) => `/sys/fs/cgroup/${controller}/wirelab/${id}`).filter((dir) => fs.existsSync(dir)),
