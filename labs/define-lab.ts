@@ -38,6 +38,11 @@ export interface Exercise {
 export const KERNEL_FEATURES = ['netns', 'veth', 'bridge', 'xdp', 'bpf', 'tracepoints', 'kprobes', 'nftables', 'tun', 'esp', 'tc-bpf'] as const;
 export type KernelFeature = (typeof KERNEL_FEATURES)[number];
 
+// What the server can trace for a learner (`lab trace <name>`; server/tracing.ts has the programs):
+// a sandbox cannot attach to tracepoints itself, since they see the whole machine.
+export const TRACES = ['receive', 'napi', 'drops', 'softirq'] as const;
+export type TraceName = (typeof TRACES)[number];
+
 export interface Lab {
   id: string;
   title: string;
@@ -47,6 +52,8 @@ export interface Lab {
   setup?: string;
   // Whether labs/<id>/files/ is copied into /root before setup runs.
   files?: boolean;
+  // What `lab trace` offers in this lab.
+  traces?: TraceName[];
   exercises: Exercise[];
 }
 
@@ -106,6 +113,7 @@ export const LabSchema = z.strictObject({
   hosts: z.array(z.string().regex(/^[a-z][a-z0-9-]{0,14}$/, 'a host is a network namespace name: lower case, at most 15 characters')).optional(),
   setup: z.string().optional(),
   files: z.boolean().optional(),
+  traces: z.array(z.enum(TRACES)).optional(),
   exercises: z.array(ExerciseSchema).min(1),
 });
 

@@ -21,10 +21,12 @@ if [ "$node_major" -lt 20 ] || { [ "$node_major" -eq 20 ] && [ "$node_minor" -lt
 fi
 
 # Debian packages, by the command each one provides. The compilers build better-sqlite3 and
-# node-pty when npm cannot fetch their prebuilt binaries (only the npm registry may be reachable).
+# node-pty when npm cannot fetch their prebuilt binaries (only the npm registry may be reachable),
+# and the engine's small C helpers (server/engine/native). bpftrace runs on the host, for the
+# tracing the server does on learners' behalf (server/tracing.ts).
 declare -A package_of=(
   [runc]=runc [mmdebstrap]=mmdebstrap [chromium]=chromium [ip]=iproute2 [tar]=tar [mount]=mount
-  [make]=make [g++]=g++ [python3]=python3
+  [make]=make [g++]=g++ [python3]=python3 [bpftrace]=bpftrace
 )
 missing=()
 for command in "${!package_of[@]}"; do
@@ -48,6 +50,9 @@ node -e "require('better-sqlite3'); require('node-pty')" 2>/dev/null || {
 
 # The lab image: built from Debian packages the first time, then taken from the cache.
 bash labs/image/build.sh >/dev/null
+
+# The helpers the engine runs as host root (the bpffs hook, the knob writer), built from source.
+make -s -C server/engine/native
 
 # The site: rebuilt when its sources changed since the last build.
 if [ "${1:-}" != "--no-build" ]; then

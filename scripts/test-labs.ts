@@ -5,7 +5,9 @@
 import { labs } from '../labs/index.ts';
 import type { Exercise, Lab } from '../labs/define-lab.ts';
 import { Grader } from '../server/grader.ts';
+import { serveLabCommand } from '../server/lab-command.ts';
 import { startLabSandbox } from '../server/lab-sandbox.ts';
+import { Tracer } from '../server/tracing.ts';
 import { realEngine } from '../test/support/sandboxes.ts';
 
 const PARALLEL = 2;
@@ -13,6 +15,7 @@ const SOLUTION_TIMEOUT_MS = 120_000;
 
 const { engine } = realEngine();
 const grader = new Grader(engine, PARALLEL);
+const tracer = new Tracer(PARALLEL);
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((id) => !labs.has(id));
 if (unknown.length) {
@@ -26,6 +29,8 @@ const jobs = [...labs.values()]
 async function selfTest(lab: Lab, exercise: Exercise): Promise<string[]> {
   const problems: string[] = [];
   const sandbox = await startLabSandbox(engine, lab, { purpose: 'self-test' });
+  // The solution may use the \`lab\` command (lab trace, lab set) as a learner would.
+  const stopLabCommand = serveLabCommand({ sandbox, lab, engine, tracer, check: (e) => grader.grade(sandbox.id, e) });
   try {
     const before = await grader.grade(sandbox.id, exercise);
     for (const result of before.results) {
@@ -39,6 +44,7 @@ async function selfTest(lab: Lab, exercise: Exercise): Promise<string[]> {
     const after = await grader.grade(sandbox.id, exercise);
     for (const result of after.results.filter((r) => !r.passed)) problems.push(`after the solution, "${result.name}" fails: ${result.message}`);
   } finally {
+    stopLabCommand();
     await engine.destroy(sandbox.id);
   }
   return problems;

@@ -18,6 +18,7 @@ const Env = z.object({
   WIRELAB_SANDBOX_PIDS: z.coerce.number().int().min(32).default(256),
   WIRELAB_SANDBOX_CPUS: z.coerce.number().positive().default(1),
   WIRELAB_GRADING_CONCURRENCY: z.coerce.number().int().min(1).default(4),
+  WIRELAB_TRACING_CONCURRENCY: z.coerce.number().int().min(1).default(2),
   // The escape hatch (README, "Trust model"): sandboxes whose root is the host's root. Its name says
   // what it gives away; on anything but loopback it must be asked for twice.
   WIRELAB_UNSAFE_HOST_ROOT_SANDBOXES: z.enum(['yes', 'no']).default('no'),
@@ -58,6 +59,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       cpus: e.WIRELAB_SANDBOX_CPUS,
     },
     gradingConcurrency: e.WIRELAB_GRADING_CONCURRENCY,
+    tracingConcurrency: e.WIRELAB_TRACING_CONCURRENCY,
     isolation: (hostRoot ? 'host-root' : 'user-namespace') as Isolation,
   };
 }

@@ -2,23 +2,30 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Engine } from './engine/engine.ts';
 import type { KernelFeature } from '../labs/define-lab.ts';
+import { ensureTracefs } from './tracing.ts';
 
 const run = promisify(execFile);
 
 // Each feature is probed by doing the thing, inside a throwaway sandbox, exactly as a lab would:
 // a config file can say a feature is built, but only trying shows it works in a sandbox here.
-const PROBES: Record<KernelFeature, string> = {
+// Tracing is the exception: the server does it on the host for the learner (server/tracing.ts), so
+// it is probed on the host.
+const SANDBOX_PROBES: Record<Exclude<KernelFeature, HostFeature>, string> = {
   netns: 'ip netns add probe && ip netns del probe',
   veth: 'ip link add probe-a type veth peer name probe-b && ip link del probe-a',
   bridge: 'ip link add probe-br type bridge && ip link del probe-br',
   bpf: 'bpftool -j feature probe kernel > /tmp/bpf-features.json',
   xdp: 'bpftool -j feature probe kernel | jq -e .program_types.have_xdp_prog_type',
   'tc-bpf': 'ip link add probe-a type veth peer name probe-b && tc qdisc add dev probe-a clsact && bpftool -j feature probe kernel | jq -e .program_types.have_sched_cls_prog_type',
-  tracepoints: 'test -d /sys/kernel/tracing/events/net/netif_receive_skb',
-  kprobes: 'test -e /sys/kernel/tracing/kprobe_events',
   nftables: 'nft add table inet probe && nft delete table inet probe',
   tun: 'ip tuntap add dev probe-tun mode tun && ip tuntap del dev probe-tun mode tun',
   esp: `ip xfrm state add src 192.0.2.1 dst 192.0.2.2 proto esp spi 0x100 enc 'cbc(aes)' 0x$(printf '%032d' 0) auth 'hmac(sha256)' 0x$(printf '%064d' 0)`,
+};
+
+type HostFeature = 'tracepoints' | 'kprobes';
+const HOST_PROBES: Record<HostFeature, string> = {
+  tracepoints: 'command -v bpftrace && test -d /sys/kernel/tracing/events/net/netif_receive_skb',
+  kprobes: 'command -v bpftrace && test -e /sys/kernel/tracing/kprobe_events',
 };
 
 // Modules a lab feature may live in, on hosts that build them as modules (this one builds none).
@@ -28,21 +35,29 @@ export type KernelSupport = ReadonlyMap<KernelFeature, boolean>;
 
 export async function probeKernelFeatures(engine: Engine): Promise<KernelSupport> {
   await run('modprobe', ['-a', '-q', ...MODULES]).catch(() => {});
-  const sandbox = await engine.create({ purpose: 'kernel-probe' });
-  try {
-    const script = Object.entries(PROBES)
-      .map(([feature, probe]) => `if (${probe}) >/dev/null 2>&1; then echo "${feature} yes"; else echo "${feature} no"; fi`)
-      .join('\n');
-    const result = await engine.exec(sandbox.id, ['bash', '-c', script], { timeoutMs: 20_000, maxOutputBytes: 64 * 1024 });
-    const support = new Map<KernelFeature, boolean>();
-    for (const line of result.stdout.trim().split('\n')) {
+  await ensureTracefs();
+  const support = new Map<KernelFeature, boolean>();
+  const record = (output: string) => {
+    for (const line of output.trim().split('\n')) {
       const [feature, answer] = line.split(' ');
       support.set(feature as KernelFeature, answer === 'yes');
     }
+  };
+  record((await run('bash', ['-c', probeScript(HOST_PROBES)])).stdout);
+  const sandbox = await engine.create({ purpose: 'kernel-probe' });
+  try {
+    const result = await engine.exec(sandbox.id, ['bash', '-c', probeScript(SANDBOX_PROBES)], { timeoutMs: 20_000, maxOutputBytes: 64 * 1024 });
+    record(result.stdout);
     return support;
   } finally {
     await engine.destroy(sandbox.id);
   }
+}
+
+function probeScript(probes: Record<string, string>) {
+  return Object.entries(probes)
+    .map(([feature, probe]) => `if (${probe}) >/dev/null 2>&1; then echo "${feature} yes"; else echo "${feature} no"; fi`)
+    .join('\n');
 }
 
 // Without a probe result (the probe itself failed) nothing is known to be missing: the lab then

@@ -1,8 +1,11 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import type { Checking } from './checking.ts';
-import type { Session } from './sessions.ts';
+import type { Exercise, Lab } from '../labs/define-lab.ts';
+import type { Engine, Sandbox } from './engine/engine.ts';
+import type { Verdict } from './grader.ts';
+import { KnobError, parseKnobRequest } from './knobs.ts';
+import { MAX_TRACE_SECONDS, TRACE_TEMPLATES, type Tracer } from './tracing.ts';
 
 const GREEN = '\x1b[32m';
 const RED = '\x1b[31m';
@@ -10,53 +13,112 @@ const BOLD = '\x1b[1m';
 const DIM = '\x1b[2m';
 const RESET = '\x1b[0m';
 const MAX_REQUEST_BYTES = 1024;
+const DEFAULT_TRACE_SECONDS = 10;
 // The in-sandbox `lab` script reads this last line for its exit status.
 const exitLine = (code: number) => `\n__wirelab_exit__ ${code}\n`;
 
+// What the `lab` command of one sandbox can reach on the server.
+export interface LabCommandContext {
+  sandbox: Sandbox;
+  lab: Lab;
+  engine: Engine;
+  tracer: Tracer;
+  // Checks an exercise and records the attempt.
+  check: (exercise: Exercise) => Promise<Verdict>;
+}
+
+interface Request {
+  // The network namespace the learner's shell is in ('' for the sandbox's own), as `ip netns identify` says.
+  namespace: string;
+  words: string[];
+}
+
+type Answer = { text: string; code: number };
+
 // Serves the `lab` command inside a sandbox over a Unix socket in the sandbox's service dir
 // (the sandbox has no network). Whoever reaches the socket is inside that one sandbox, so the
-// socket itself says which learner and lab are asking.
-export function serveLabCommand(session: Session, checking: Checking): () => void {
-  const socketPath = path.join(session.sandbox.serviceDir, 'lab.sock');
+// socket itself says which learner and lab are asking. A request is two lines: the caller's
+// network namespace, then the command's words.
+export function serveLabCommand(context: LabCommandContext): () => void {
+  const socketPath = path.join(context.sandbox.serviceDir, 'lab.sock');
+  const traces = new Set<AbortController>();
   fs.rmSync(socketPath, { force: true });
   // The in-sandbox client (socat) closes its sending side once the request is sent; the answer
   // must still go back on the half-open connection.
   const server = net.createServer({ allowHalfOpen: true }, (connection) => {
-    let request = '';
+    let received = '';
     connection.setEncoding('utf8');
     connection.on('error', () => {});
     connection.on('data', (chunk: string) => {
-      request += chunk;
-      if (request.length > MAX_REQUEST_BYTES) return connection.end(`lab: request too long${exitLine(2)}`);
-      if (!request.includes('\n')) return;
-      answer(session, checking, request.split('\n')[0].trim().split(/\s+/).filter(Boolean))
+      received += chunk;
+      if (received.length > MAX_REQUEST_BYTES) return connection.end(`lab: request too long${exitLine(2)}`);
+      const lines = received.split('\n');
+      if (lines.length < 3) return;
+      connection.removeAllListeners('data');
+      const request = { namespace: lines[0].trim(), words: lines[1].trim().split(/\s+/).filter(Boolean) };
+      const write = (line: string) => connection.write(`${line}\n`);
+      const ended = new AbortController();
+      connection.on('close', () => ended.abort());
+      answer(context, request, write, traces, ended.signal)
         .then(({ text, code }) => connection.end(text + exitLine(code)))
         .catch((error: unknown) => connection.end(`lab: ${error instanceof Error ? error.message : String(error)}${exitLine(1)}`));
     });
   });
-  server.listen(socketPath);
-  server.on('error', (error) => console.error(`wirelab: the lab command socket of session ${session.id} failed:`, error));
-  return () => server.close();
+  server.listen(socketPath, () => {
+    // The sandbox's root is an unprivileged user on the host: it may connect, and nothing more.
+    fs.chmodSync(socketPath, 0o666);
+  });
+  server.on('error', (error) => console.error(`wirelab: the lab command socket of sandbox ${context.sandbox.id} failed:`, error));
+  return () => {
+    for (const trace of traces) trace.abort();
+    server.close();
+  };
 }
 
-async function answer(session: Session, checking: Checking, [verb, exerciseId]: string[]) {
-  const exercises = session.lab.exercises;
-  if (verb === 'list' || verb === undefined) {
-    const lines = exercises.map((exercise) => `  ${BOLD}${exercise.id}${RESET}  ${exercise.title}`);
-    return { text: `Exercises of lab ${session.lab.id} (${session.lab.title}):\n${lines.join('\n')}\n\nlab check [exercise]   check your work\nlab hint <exercise>    a nudge\n`, code: 0 };
+async function answer(context: LabCommandContext, { namespace, words }: Request, write: (line: string) => void, traces: Set<AbortController>, ended: AbortSignal): Promise<Answer> {
+  const [verb, ...rest] = words;
+  switch (verb) {
+    case undefined:
+    case 'list':
+      return list(context.lab);
+    case 'check':
+    case 'hint':
+      return checkOrHint(context, verb, rest[0]);
+    case 'trace':
+      return trace(context, rest, write, traces, ended);
+    case 'stop-trace':
+      for (const running of traces) running.abort();
+      return { text: '', code: 0 };
+    case 'set':
+      return setKnob(context, namespace, rest);
+    default:
+      return { text: `lab: unknown command "${verb}"; try lab list\n`, code: 2 };
   }
+}
+
+function list(lab: Lab): Answer {
+  const lines = lab.exercises.map((exercise) => `  ${BOLD}${exercise.id}${RESET}  ${exercise.title}`);
+  const commands = [
+    'lab check [exercise]      check your work',
+    'lab hint <exercise>       a nudge',
+    ...(lab.traces?.length ? [`lab trace <what> [seconds] the server traces your sandbox for you: ${lab.traces.join(', ')}`] : []),
+    'lab set <path> <value>    ask the server to set a knob only the host may turn (lab set: which ones)',
+  ];
+  return { text: `Exercises of lab ${lab.id} (${lab.title}):\n${lines.join('\n')}\n\n${commands.join('\n')}\n`, code: 0 };
+}
+
+async function checkOrHint(context: LabCommandContext, verb: 'check' | 'hint', exerciseId: string | undefined): Promise<Answer> {
+  const exercises = context.lab.exercises;
   const chosen = exerciseId ? exercises.filter((exercise) => exercise.id === exerciseId) : exercises;
   if (chosen.length === 0) return { text: `lab: no exercise "${exerciseId}" in this lab; try: ${exercises.map((e) => e.id).join(', ')}\n`, code: 2 };
   if (verb === 'hint') {
     if (!exerciseId) return { text: `lab: which exercise? lab hint <${exercises.map((e) => e.id).join('|')}>\n`, code: 2 };
     return { text: `${chosen[0].hint}\n`, code: 0 };
   }
-  if (verb !== 'check') return { text: `lab: unknown command "${verb}"; try lab check, lab hint <exercise>, lab list\n`, code: 2 };
-
   const out: string[] = [];
   let allPassed = true;
   for (const exercise of chosen) {
-    const verdict = await checking.check(session, exercise, 'terminal');
+    const verdict = await context.check(exercise);
     allPassed &&= verdict.passed;
     out.push(`${BOLD}${exercise.title}${RESET} ${DIM}(${exercise.id})${RESET}: ${verdict.passed ? `${GREEN}passed${RESET}` : `${RED}not yet${RESET}`}`);
     for (const result of verdict.results) {
@@ -64,4 +126,41 @@ async function answer(session: Session, checking: Checking, [verb, exerciseId]: 
     }
   }
   return { text: `${out.join('\n')}\n`, code: allPassed ? 0 : 1 };
+}
+
+async function trace(context: LabCommandContext, [name, secondsArgument]: string[], write: (line: string) => void, traces: Set<AbortController>, ended: AbortSignal): Promise<Answer> {
+  const allowed = context.lab.traces ?? [];
+  const menu = allowed.map((template) => `  ${BOLD}${template}${RESET}  ${TRACE_TEMPLATES[template].summary} (${TRACE_TEMPLATES[template].scope})`).join('\n');
+  if (allowed.length === 0) return { text: 'lab: this lab traces nothing: the labs that use tracing offer it with lab trace.\n', code: 2 };
+  const template = allowed.find((candidate) => candidate === name);
+  if (!template) {
+    return { text: `usage: lab trace <what> [seconds, 1-${MAX_TRACE_SECONDS}, default ${DEFAULT_TRACE_SECONDS}]\n${menu}\n`, code: 2 };
+  }
+  const seconds = secondsArgument === undefined ? DEFAULT_TRACE_SECONDS : Number(secondsArgument);
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > MAX_TRACE_SECONDS) {
+    return { text: `lab: trace for a whole number of seconds from 1 to ${MAX_TRACE_SECONDS}, not "${secondsArgument}"\n`, code: 2 };
+  }
+  const owner = await context.engine.ownerNamespace(context.sandbox.id);
+  if (owner === null) return { text: 'lab: this server runs host-root sandboxes, where you can run bpftrace yourself.\n', code: 2 };
+  const stop = new AbortController();
+  ended.addEventListener('abort', () => stop.abort(), { once: true });
+  traces.add(stop);
+  try {
+    await context.tracer.run(TRACE_TEMPLATES[template], owner, seconds, write, stop.signal);
+  } finally {
+    traces.delete(stop);
+  }
+  return { text: '', code: 0 };
+}
+
+async function setKnob(context: LabCommandContext, namespace: string, [pathArgument, value]: string[]): Promise<Answer> {
+  try {
+    const { device, attribute } = parseKnobRequest(pathArgument, value);
+    await context.engine.writeDeviceAttribute(context.sandbox.id, namespace, `${device}/${attribute}`, value);
+    const where = namespace ? `namespace ${namespace}` : 'the sandbox\'s own namespace';
+    return { text: `${pathArgument} = ${value} (set by the server, in ${where})\n`, code: 0 };
+  } catch (error) {
+    if (error instanceof KnobError) return { text: `lab set: ${error.message}\n`, code: 2 };
+    return { text: `lab set: ${pathArgument}: ${error instanceof Error ? error.message : String(error)}\n`, code: 1 };
+  }
 }

@@ -16,8 +16,10 @@ import { terminalSockets } from './http/terminal-socket.ts';
 import { Identity } from './identity.ts';
 import { labImage } from './image.ts';
 import { probeKernelFeatures } from './kernel-features.ts';
+import { applyHostSysctls } from './knobs.ts';
 import { serveLabCommand } from './lab-command.ts';
 import { Sessions } from './sessions.ts';
+import { Tracer } from './tracing.ts';
 
 // One Node process serves the whole product: the Next.js pages, the JSON API and the
 // WebSocket terminals, all on one port, so a learner's browser talks to a single origin.
@@ -39,7 +41,11 @@ if (config.isolation === 'host-root') {
 }
 const grader = new Grader(engine, config.gradingConcurrency);
 const checking = new Checking(grader, progress);
-const sessions = new Sessions(engine, new SessionRecords(db), config, labs, (session) => serveLabCommand(session, checking));
+const tracer = new Tracer(config.tracingConcurrency);
+const sessions = new Sessions(engine, new SessionRecords(db), config, labs, (session) =>
+  serveLabCommand({ sandbox: session.sandbox, lab: session.lab, engine, tracer, check: (exercise) => checking.check(session, exercise, 'terminal') }),
+);
+applyHostSysctls();
 
 const { adopted, swept } = await sessions.recover();
 if (adopted || swept) console.log(`wirelab: re-adopted ${adopted} running sandbox(es), swept ${swept} left over from an earlier run`);

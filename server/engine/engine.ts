@@ -45,6 +45,15 @@ export interface Engine {
   destroy(sandboxId: string): Promise<void>;
   // Every sandbox this engine has on the machine, including stopped or half-made ones.
   list(): Promise<(Sandbox & { running: boolean })[]>;
+
+  // What only the host may do, done on a sandbox's behalf once the server has decided it is allowed
+  // (server/knobs.ts, server/tracing.ts): the learner never runs code on the host.
+  // The inode of the user namespace that owns every namespace the sandbox makes, which host-side
+  // tracing filters on; null when the sandbox has no user namespace of its own (host-root sandboxes).
+  ownerNamespace(sandboxId: string): Promise<number | null>;
+  // Writes a per-device sysfs attribute (`<device>/queues/rx-0/rps_cpus`) of a network device in one
+  // of the sandbox's network namespaces ('' for the sandbox's own).
+  writeDeviceAttribute(sandboxId: string, namespace: string, attribute: string, value: string): Promise<void>;
 }
 
 export class SandboxGoneError extends Error {

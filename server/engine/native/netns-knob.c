@@ -2,7 +2,7 @@
 // one of a sandbox's network namespaces, on the learner's behalf.
 //
 // Those attributes check capable(CAP_NET_ADMIN), that is, in the host's initial user namespace, not
-// the device's own (store_rps_map(), store_rps_dev_flow_table_cnt() and xps_cpus_store() in
+// the device's own (store_rps_map(), store_rps_dev_flow_table_cnt() and the xps_cpus store function in
 // net/core/net-sysfs.c): root in a user-namespace sandbox cannot write them even for its own veth.
 // The server decides what may be written (server/knobs.ts); this program makes sure the namespace it
 // writes in belongs to the sandbox, whatever the sandbox has done to its own files:
