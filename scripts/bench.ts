@@ -2,16 +2,21 @@
 // (never asserted: timing belongs here, not in tests). Runs the real server on a port of its own.
 //   - production build time and a chapter's first-load JavaScript (gzip), measured in chromium
 //   - "Start lab" → first prompt byte over the WebSocket, p50/p95 over 20 runs
+//   - the same start → prompt for a user-namespace sandbox, a host-root one and bare runc, taken in turns
 //   - keystroke echo round trip, p50
 //   - memory per idle sandbox and 100 idle sandboxes at once, the 101st refused, teardown time
 //   - check latency of a three-criterion exercise, p50/p95
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { chromium } from '@playwright/test';
+import * as pty from 'node-pty';
+import type { IPty } from 'node-pty';
 import { labs } from '../labs/index.ts';
+import type { Isolation } from '../server/engine/oci-spec.ts';
+import { realEngine } from '../test/support/sandboxes.ts';
 import { Learner, startServer, waitForOutput, typeInto } from '../test/support/server.ts';
 import type WebSocket from 'ws';
 
@@ -20,6 +25,8 @@ const PORT = 3150;
 const STATE_DIR = '/run/wirelab-bench';
 const CHAPTER = '/learn/under-the-hood';
 const IDLE_SANDBOXES = 100;
+const LOGIN_SHELL = ['bash', '-l'];
+const TTY_SIZE = { cols: 80, rows: 24 };
 
 const percentile = (samples: number[], p: number) => {
   const sorted = [...samples].sort((a, b) => a - b);
@@ -58,6 +65,7 @@ const server = await startServer({ port: PORT, dataDir, stateDir: STATE_DIR });
 try {
   await firstLoadJavaScript();
   await startToPrompt();
+  await isolationCost();
   await keystrokeEcho();
   await checkLatency();
   await idleSandboxes();
@@ -101,6 +109,172 @@ async function startToPrompt() {
   }
   report('Start lab → first prompt byte, p50 (20 runs)', ms(percentile(samples, 50)), '≤ 250 ms');
   report('Start lab → first prompt byte, p95 (20 runs)', ms(percentile(samples, 95)), '≤ 600 ms');
+}
+
+// What the user namespace costs a learner who starts a lab: the engine's two isolation modes and
+// bare runc, each from nothing to the first byte of a login shell's prompt, 20 runs each, taken in
+// turns (in reverse order every other round) so that the machine's noise, and the kernel's work
+// left over from the previous teardown, fall on all of them alike. Teardown is timed apart.
+async function isolationCost() {
+  const contenders = [
+    sandboxContender('user-namespace', '/run/wirelab-bench-userns'),
+    sandboxContender('host-root', '/run/wirelab-bench-hostroot'),
+    bareRuncContender('/run/wirelab-bench-bare'),
+  ];
+  const runs = contenders.map(() => [] as Awaited<ReturnType<typeof startToShell>>[]);
+  try {
+    for (let round = 0; round < 20; round++) {
+      const order = round % 2 === 0 ? [...contenders.keys()] : [...contenders.keys()].reverse();
+      for (const index of order) runs[index].push(await startToShell(contenders[index]));
+    }
+  } finally {
+    const failed = (await Promise.allSettled(contenders.map((contender) => contender.cleanUp()))).find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+  const percentileOf = (index: number, phase: 'start' | 'create' | 'attach' | 'teardown', p = 50) => percentile(runs[index].map((run) => run[phase]), p);
+  contenders.forEach(({ label, phases }, index) => {
+    report(`${label}: start → prompt byte, p50`, ms(percentileOf(index, 'start')));
+    report(`${label}: start → prompt byte, p95`, ms(percentileOf(index, 'start', 95)));
+    report(`${label}:   ${phases}, p50`, `${ms(percentileOf(index, 'create'))} / ${ms(percentileOf(index, 'attach'))}`);
+    report(`${label}:   teardown, p50`, ms(percentileOf(index, 'teardown')));
+  });
+  report('user-namespace / host-root, start → prompt, p50', `${(percentileOf(0, 'start') / percentileOf(1, 'start')).toFixed(2)} ×`, '≤ 1.2 ×');
+}
+
+// Something that starts an isolated shell: start() gives the id that shell() and stop() take;
+// cleanUp() removes all it left on the machine, whether its runs went well or not.
+interface Contender {
+  label: string;
+  phases: string;
+  start: () => Promise<string>;
+  shell: (id: string) => IPty;
+  stop: (id: string) => Promise<void>;
+  cleanUp: () => Promise<void>;
+}
+
+async function startToShell(contender: Contender) {
+  const started = performance.now();
+  const id = await contender.start();
+  const created = performance.now();
+  let prompted = NaN;
+  try {
+    const shell = contender.shell(id);
+    try {
+      await firstPrompt(shell);
+    } finally {
+      shell.kill();
+    }
+    prompted = performance.now();
+  } finally {
+    await contender.stop(id);
+  }
+  return { start: prompted - started, create: created - started, attach: prompted - created, teardown: performance.now() - prompted };
+}
+
+function firstPrompt(shell: IPty, timeoutMs = 20_000) {
+  return new Promise<void>((resolve, reject) => {
+    let output = '';
+    const settle = (error?: Error) => {
+      clearTimeout(timer);
+      onData.dispose();
+      onExit.dispose();
+      if (error) reject(error);
+      else resolve();
+    };
+    const timer = setTimeout(() => settle(new Error(`no prompt within ${timeoutMs} ms; the shell wrote ${JSON.stringify(output)}`)), timeoutMs);
+    const onData = shell.onData((chunk) => {
+      output += chunk;
+      if (chunk.includes('#')) settle();
+    });
+    const onExit = shell.onExit(({ exitCode }) => settle(new Error(`the shell exited with ${exitCode} before its prompt; it wrote ${JSON.stringify(output)}`)));
+  });
+}
+
+// The engine, over a state dir of its own.
+function sandboxContender(isolation: Isolation, stateDir: string): Contender {
+  const { engine } = realEngine({ stateDir, isolation });
+  return {
+    label: `${isolation} sandbox`,
+    phases: 'create / attach',
+    start: async () => (await engine.create({ bench: 'isolation' })).id,
+    shell: (id) => engine.attachTty(id, LOGIN_SHELL, TTY_SIZE),
+    stop: (id) => engine.destroy(id),
+    cleanUp: async () => {
+      for (const sandbox of await engine.list()) await engine.destroy(sandbox.id);
+      fs.rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+}
+
+// The floor: `runc run -d`, then `runc exec -t`, over the lab image itself as a read-only root,
+// with a sandbox's namespaces but no user namespace, overlay, tmpfs, limits or hook.
+function bareRuncContender(stateDir: string): Contender {
+  const { imageDir } = realEngine({ stateDir });
+  const runcRoot = path.join(stateDir, 'runc');
+  const bundle = (id: string) => path.join(stateDir, 'bundles', id);
+  const runc = (args: string[]) =>
+    new Promise<void>((resolve, reject) => {
+      // `run -d` hands runc's stdio to the container's PID 1: give it none, and read runc's log on failure.
+      const log = path.join(stateDir, 'runc.log');
+      spawn('runc', ['--root', runcRoot, '--log', log, ...args], { stdio: 'ignore' })
+        .on('error', reject)
+        .on('exit', (code) => {
+          if (code === 0) return resolve();
+          const lastLine = fs.existsSync(log) ? fs.readFileSync(log, 'utf8').trim().split('\n').pop() : '';
+          reject(new Error(`runc ${args.join(' ')} exited with ${code}: ${lastLine}`));
+        });
+    });
+  let started = 0;
+  return {
+    label: 'bare runc floor',
+    phases: 'run -d / exec -t',
+    start: async () => {
+      const id = `wirelab-bench-${++started}`;
+      fs.mkdirSync(bundle(id), { recursive: true });
+      fs.writeFileSync(path.join(bundle(id), 'config.json'), JSON.stringify(bareSpec(imageDir, id)));
+      await runc(['run', '--detach', '--bundle', bundle(id), id]);
+      return id;
+    },
+    shell: (id) =>
+      pty.spawn('runc', ['--root', runcRoot, 'exec', '--tty', '--env', 'TERM=xterm-256color', id, ...LOGIN_SHELL], {
+        ...TTY_SIZE,
+        name: 'xterm-256color',
+        env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
+      }),
+    stop: async (id) => {
+      await runc(['delete', '--force', id]);
+      fs.rmSync(bundle(id), { recursive: true });
+    },
+    cleanUp: async () => {
+      for (const id of fs.existsSync(runcRoot) ? fs.readdirSync(runcRoot) : []) await runc(['delete', '--force', id]);
+      fs.rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+}
+
+function bareSpec(imageDir: string, id: string) {
+  // Root needs CAP_DAC_OVERRIDE to read an image owned by the sandboxes' id range (/root is 0700).
+  const capabilities = ['CAP_DAC_OVERRIDE'];
+  return {
+    ociVersion: '1.0.2',
+    process: {
+      user: { uid: 0, gid: 0 },
+      args: ['/usr/bin/tini', '--', 'sleep', 'infinity'],
+      env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/root'],
+      cwd: '/',
+      capabilities: { bounding: capabilities, effective: capabilities, permitted: capabilities },
+    },
+    root: { path: imageDir, readonly: true },
+    mounts: [
+      { destination: '/proc', type: 'proc', source: 'proc' },
+      { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'mode=755'] },
+      { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620'] },
+    ],
+    linux: {
+      namespaces: ['pid', 'network', 'ipc', 'uts', 'mount', 'cgroup'].map((type) => ({ type })),
+      cgroupsPath: `/wirelab/${id}`,
+    },
+  };
 }
 
 async function keystrokeEcho() {
