@@ -22,6 +22,7 @@ export default defineLab({
   requires: ['netns', 'veth'],
   hosts: ['red', 'blue'],
   files: true,
+  traces: ['drops'],
   // The slow receiver is running from the start so that the learner can watch it drop a burst
   // before fixing it.
   setup: sh`
@@ -39,7 +40,8 @@ export default defineLab({
         buffer of 4096 bytes (its source is in /root). From red, \`${BURST}\` sends 1000 datagrams
         in a few milliseconds. Send a burst and watch blue's \`RcvbufErrors\` counter in
         \`/proc/net/snmp\` (or \`nstat -az UdpRcvbufErrors\`) rise, and \`ss -uamn\` show the socket's
-        buffer (\`rb\`). Then restart the receiver with a buffer large enough that a burst loses nothing.`,
+        buffer (\`rb\`); \`lab trace drops\` during a burst shows the reason the kernel gives for each
+        drop. Then restart the receiver with a buffer large enough that a burst loses nothing.`,
       checks: [
         {
           name: `a receiver is bound to UDP port ${PORT} in blue`,
