@@ -13,6 +13,8 @@
 //
 //   bpffs-hook <rootfs> delegate_cmds=... delegate_maps=... delegate_progs=... delegate_attachs=...
 // reads the container state (JSON with "pid") on standard input, as every OCI hook does.
+// On a kernel without BPF tokens (before 6.9, like Debian 12's own 6.1) it mounts nothing and
+// succeeds: the sandbox then simply has no BPF, and the labs that need it say so on their page.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -36,7 +38,7 @@ static void die(const char *what) {
 }
 
 // One byte says what follows; with it, optionally, one file descriptor (SCM_RIGHTS).
-enum { ALREADY_MOUNTED = 'A', CONTEXT = 'C', MOUNT = 'M' };
+enum { ALREADY_MOUNTED = 'A', NO_TOKENS = 'N', CONTEXT = 'C', MOUNT = 'M' };
 
 static void send_message(int channel, char kind, int fd) {
   struct iovec iov = {.iov_base = &kind, .iov_len = 1};
@@ -109,11 +111,18 @@ static void sandbox_side(int channel, long pid, const char *rootfs) {
     send_message(channel, ALREADY_MOUNTED, -1);
     exit(0);
   }
+  // Before 6.9 a bpffs cannot be made from a user namespace at all.
   int context = fsopen("bpf", FSOPEN_CLOEXEC);
+  if (context < 0 && errno == EPERM) {
+    send_message(channel, NO_TOKENS, -1);
+    exit(0);
+  }
   if (context < 0) die("fsopen(\"bpf\") in the sandbox");
   send_message(channel, CONTEXT, context);
   int mount_fd;
-  if (receive_message(channel, &mount_fd) != MOUNT || mount_fd < 0) exit(1);
+  char answer = receive_message(channel, &mount_fd);
+  if (answer == NO_TOKENS) exit(0);
+  if (answer != MOUNT || mount_fd < 0) exit(1);
   if (move_mount(mount_fd, "", AT_FDCWD, run_bpf, MOVE_MOUNT_F_EMPTY_PATH) < 0) die("attaching the bpffs at /run/bpf");
   if (mount(run_bpf, sys_fs_bpf, NULL, MS_BIND, NULL) < 0) die("binding the bpffs over /sys/fs/bpf");
   exit(0);
@@ -124,6 +133,10 @@ static void host_side(int channel, int argc, char **argv) {
   int context;
   char kind = receive_message(channel, &context);
   if (kind == ALREADY_MOUNTED) return;
+  if (kind == NO_TOKENS) {
+    fprintf(stderr, "bpffs-hook: this kernel cannot delegate BPF to a user namespace (it needs 6.9 or later): the sandbox gets no BPF\n");
+    return;
+  }
   if (kind != CONTEXT || context < 0) exit(1);
   for (int i = 2; i < argc; i++) {
     char *option = strdup(argv[i]);
@@ -133,7 +146,13 @@ static void host_side(int channel, int argc, char **argv) {
       exit(1);
     }
     *value++ = '\0';
-    if (fsconfig(context, FSCONFIG_SET_STRING, option, value, 0) < 0) die(argv[i]);
+    if (fsconfig(context, FSCONFIG_SET_STRING, option, value, 0) < 0) {
+      // A bpffs without delegate_* options: a kernel that knows no tokens.
+      if (errno != EINVAL || strcmp(option, "delegate_cmds") != 0) die(argv[i]);
+      fprintf(stderr, "bpffs-hook: this kernel's bpffs has no %s (BPF tokens need 6.9 or later): the sandbox gets no BPF\n", option);
+      send_message(channel, NO_TOKENS, -1);
+      return;
+    }
     free(option);
   }
   if (fsconfig(context, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) die("creating the bpffs");
