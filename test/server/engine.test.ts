@@ -106,4 +106,21 @@ describe('the runc engine', () => {
     }
     assert.deepEqual(leftovers(stateDir, [victim.id, bystander.id]), NOTHING_LEFT);
   });
+
+  test('the host-root escape hatch, and only it, lets a learner run bpftrace', async () => {
+    const hostRoot = realEngine({ stateDir: '/run/wirelab-test-host-root', isolation: 'host-root' });
+    const trace = "timeout 20 bpftrace -e 'BEGIN { printf(\"traced\\n\"); exit(); }' 2>&1";
+    const [privileged, confined] = await Promise.all([hostRoot.engine.create({ purpose: 'test' }), engine.create({ purpose: 'test' })]);
+    try {
+      const allowed = await hostRoot.engine.exec(privileged.id, ['bash', '-c', trace], EXEC);
+      assert.match(allowed.stdout, /traced/);
+      const refused = await sh(confined, trace);
+      assert.doesNotMatch(refused.stdout, /traced/);
+      assert.equal(await engine.ownerNamespace(confined.id) !== null, true, 'a confined sandbox has a user namespace of its own to trace by');
+      assert.equal(await hostRoot.engine.ownerNamespace(privileged.id), null);
+    } finally {
+      await Promise.all([hostRoot.engine.destroy(privileged.id), engine.destroy(confined.id)]);
+    }
+    assert.deepEqual(leftovers(hostRoot.stateDir, [privileged.id]), NOTHING_LEFT);
+  });
 });
