@@ -14,13 +14,25 @@ const SANDBOX_PROBES: Record<Exclude<KernelFeature, HostFeature>, string> = {
   netns: 'ip netns add probe && ip netns del probe',
   veth: 'ip link add probe-a type veth peer name probe-b && ip link del probe-a',
   bridge: 'ip link add probe-br type bridge && ip link del probe-br',
-  bpf: 'bpftool -j feature probe kernel > /tmp/bpf-features.json',
-  xdp: 'bpftool -j feature probe kernel | jq -e .program_types.have_xdp_prog_type',
-  'tc-bpf': 'ip link add probe-a type veth peer name probe-b && tc qdisc add dev probe-a clsact && bpftool -j feature probe kernel | jq -e .program_types.have_sched_cls_prog_type',
+  // Loading and attaching real programs, through the sandbox's token as a lab does (bpftool's own
+  // feature probe passes no token, so in a user-namespace sandbox it reports every type missing).
+  bpf: 'bpftool prog load /tmp/probe.o /sys/fs/bpf/probe type xdp && rm /sys/fs/bpf/probe',
+  xdp: 'ip link add probe-x type veth peer name probe-y && ip link set dev probe-x xdp obj /tmp/probe.o sec xdp',
+  'tc-bpf': 'ip link add probe-t type veth peer name probe-u && tc qdisc add dev probe-t clsact && tc filter add dev probe-t ingress bpf direct-action obj /tmp/probe.o sec tc',
   nftables: 'nft add table inet probe && nft delete table inet probe',
   tun: 'ip tuntap add dev probe-tun mode tun && ip tuntap del dev probe-tun mode tun',
   esp: `ip xfrm state add src 192.0.2.1 dst 192.0.2.2 proto esp spi 0x100 enc 'cbc(aes)' 0x$(printf '%032d' 0) auth 'hmac(sha256)' 0x$(printf '%064d' 0)`,
 };
+
+// The BPF probes' program: one object with an XDP and a tc section that pass everything.
+const PROBE_PROGRAM = `cat > /tmp/probe.c <<'END'
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+SEC("xdp") int xdp_pass(struct xdp_md *ctx) { return XDP_PASS; }
+SEC("tc") int tc_pass(struct __sk_buff *skb) { return 0; }
+char LICENSE[] SEC("license") = "GPL";
+END
+clang -O2 -g -target bpf -I/usr/include/x86_64-linux-gnu -c /tmp/probe.c -o /tmp/probe.o 2>/dev/null`;
 
 type HostFeature = 'tracepoints' | 'kprobes';
 const HOST_PROBES: Record<HostFeature, string> = {
@@ -46,7 +58,7 @@ export async function probeKernelFeatures(engine: Engine): Promise<KernelSupport
   record((await run('bash', ['-c', probeScript(HOST_PROBES)])).stdout);
   const sandbox = await engine.create({ purpose: 'kernel-probe' });
   try {
-    const result = await engine.exec(sandbox.id, ['bash', '-c', probeScript(SANDBOX_PROBES)], { timeoutMs: 20_000, maxOutputBytes: 64 * 1024 });
+    const result = await engine.exec(sandbox.id, ['bash', '-c', `${PROBE_PROGRAM}\n${probeScript(SANDBOX_PROBES)}`], { timeoutMs: 20_000, maxOutputBytes: 64 * 1024 });
     record(result.stdout);
     return support;
   } finally {
