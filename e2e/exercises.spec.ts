@@ -69,6 +69,22 @@ test('Part 2: capture an exchange to a pcap as a learner would, and Check reads 
   await expect(exercise.getByTestId('exercise-complete')).toBeVisible({ timeout: 30_000 });
 });
 
+test('Part 2: the page traces the learner\'s sandbox, and Stop still shows the count', async ({ page, shell }) => {
+  await openLab(page, shell, 'under-the-hood', 'rx-path');
+  const trace = page.locator('[data-lab="rx-path"]').getByLabel('Trace', { exact: true });
+  await trace.getByRole('spinbutton').fill('30');
+  await trace.getByRole('button', { name: 'Run trace' }).click();
+  await expect(trace.getByText(/Tracing packets entering the stack .* in your sandbox/)).toBeVisible({ timeout: 20_000 });
+
+  await page.locator('[data-lab="rx-path"]').getByRole('tab', { name: 'red' }).click();
+  await shell.waitForPrompt('red');
+  await shell.run('send-pings', 'send-pings: done', 'red');
+  // Well before the 30 s are up: Stop ends the trace and the counts so far still arrive.
+  await trace.getByRole('button', { name: 'Stop' }).click();
+  await expect(trace.getByText(/@packets\[veth-b\]: \d+/)).toBeVisible({ timeout: 10_000 });
+  await expect(trace.getByRole('button', { name: 'Run trace' })).toBeVisible();
+});
+
 test('a quiz explains every answer and remembers it', async ({ page }) => {
   await page.goto('/learn/networking-101');
   const quiz = page.getByTestId('quiz-p1-quiz');

@@ -38,10 +38,19 @@ export interface Exercise {
 export const KERNEL_FEATURES = ['netns', 'veth', 'bridge', 'xdp', 'bpf', 'tracepoints', 'kprobes', 'nftables', 'tun', 'esp', 'tc-bpf'] as const;
 export type KernelFeature = (typeof KERNEL_FEATURES)[number];
 
-// What the server can trace for a learner (`lab trace <name>`; server/tracing.ts has the programs):
-// a sandbox cannot attach to tracepoints itself, since they see the whole machine.
-export const TRACES = ['receive', 'napi', 'drops', 'softirq'] as const;
-export type TraceName = (typeof TRACES)[number];
+// What the server can trace for a learner (`lab trace <name>` in the terminal, or the page's trace
+// panel; server/tracing.ts has the programs): a sandbox cannot attach to tracepoints itself, since
+// they see the whole machine. Each one keeps to the learner's own namespaces, but for the softirq:
+// a softirq serves every namespace at once, and /proc/softirqs already shows its counts to everyone.
+export const TRACES = {
+  receive: { summary: 'packets entering the stack (net:netif_receive_skb), counted by device', scope: 'your sandbox' },
+  napi: { summary: 'NAPI polls (napi:napi_poll) by device: how many, and the packets they processed', scope: 'your sandbox' },
+  drops: { summary: 'packets freed as drops (skb:kfree_skb), counted by drop reason', scope: 'your sandbox' },
+  softirq: { summary: 'NET_RX softirq runs (irq:softirq_entry, vector 3), counted by CPU', scope: 'the whole machine' },
+} as const;
+export type TraceName = keyof typeof TRACES;
+export const MAX_TRACE_SECONDS = 60;
+export const DEFAULT_TRACE_SECONDS = 10;
 
 export interface Lab {
   id: string;
@@ -113,7 +122,7 @@ export const LabSchema = z.strictObject({
   hosts: z.array(z.string().regex(/^[a-z][a-z0-9-]{0,14}$/, 'a host is a network namespace name: lower case, at most 15 characters')).optional(),
   setup: z.string().optional(),
   files: z.boolean().optional(),
-  traces: z.array(z.enum(TRACES)).optional(),
+  traces: z.array(z.enum(Object.keys(TRACES) as [TraceName, ...TraceName[]])).optional(),
   exercises: z.array(ExerciseSchema).min(1),
 });
 

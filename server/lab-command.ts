@@ -5,7 +5,7 @@ import type { Exercise, Lab } from '../labs/define-lab.ts';
 import type { Engine, Sandbox } from './engine/engine.ts';
 import type { Verdict } from './grader.ts';
 import { KnobError, parseKnobRequest } from './knobs.ts';
-import { MAX_TRACE_SECONDS, TRACE_TEMPLATES, type Tracer } from './tracing.ts';
+import { traceRequest, TraceRequestError, type Tracer } from './tracing.ts';
 
 const GREEN = '\x1b[32m';
 const RED = '\x1b[31m';
@@ -13,7 +13,6 @@ const BOLD = '\x1b[1m';
 const DIM = '\x1b[2m';
 const RESET = '\x1b[0m';
 const MAX_REQUEST_BYTES = 1024;
-const DEFAULT_TRACE_SECONDS = 10;
 // The in-sandbox `lab` script reads this last line for its exit status.
 const exitLine = (code: number) => `\n__wirelab_exit__ ${code}\n`;
 
@@ -41,7 +40,6 @@ type Answer = { text: string; code: number };
 // network namespace, then the command's words.
 export function serveLabCommand(context: LabCommandContext): () => void {
   const socketPath = path.join(context.sandbox.serviceDir, 'lab.sock');
-  const traces = new Set<AbortController>();
   fs.rmSync(socketPath, { force: true });
   // The in-sandbox client (socat) closes its sending side once the request is sent; the answer
   // must still go back on the half-open connection.
@@ -59,7 +57,7 @@ export function serveLabCommand(context: LabCommandContext): () => void {
       const write = (line: string) => connection.write(`${line}\n`);
       const ended = new AbortController();
       connection.on('close', () => ended.abort());
-      answer(context, request, write, traces, ended.signal)
+      answer(context, request, write, ended.signal)
         .then(({ text, code }) => connection.end(text + exitLine(code)))
         .catch((error: unknown) => connection.end(`lab: ${error instanceof Error ? error.message : String(error)}${exitLine(1)}`));
     });
@@ -70,12 +68,12 @@ export function serveLabCommand(context: LabCommandContext): () => void {
   });
   server.on('error', (error) => console.error(`wirelab: the lab command socket of sandbox ${context.sandbox.id} failed:`, error));
   return () => {
-    for (const trace of traces) trace.abort();
+    context.tracer.stop(context.sandbox.id);
     server.close();
   };
 }
 
-async function answer(context: LabCommandContext, { namespace, words }: Request, write: (line: string) => void, traces: Set<AbortController>, ended: AbortSignal): Promise<Answer> {
+async function answer(context: LabCommandContext, { namespace, words }: Request, write: (line: string) => void, ended: AbortSignal): Promise<Answer> {
   const [verb, ...rest] = words;
   switch (verb) {
     case undefined:
@@ -85,9 +83,9 @@ async function answer(context: LabCommandContext, { namespace, words }: Request,
     case 'hint':
       return checkOrHint(context, verb, rest[0]);
     case 'trace':
-      return trace(context, rest, write, traces, ended);
+      return trace(context, rest, write, ended);
     case 'stop-trace':
-      for (const running of traces) running.abort();
+      context.tracer.stop(context.sandbox.id);
       return { text: '', code: 0 };
     case 'set':
       return setKnob(context, namespace, rest);
@@ -128,29 +126,14 @@ async function checkOrHint(context: LabCommandContext, verb: 'check' | 'hint', e
   return { text: `${out.join('\n')}\n`, code: allPassed ? 0 : 1 };
 }
 
-async function trace(context: LabCommandContext, [name, secondsArgument]: string[], write: (line: string) => void, traces: Set<AbortController>, ended: AbortSignal): Promise<Answer> {
-  const allowed = context.lab.traces ?? [];
-  const menu = allowed.map((template) => `  ${BOLD}${template}${RESET}  ${TRACE_TEMPLATES[template].summary} (${TRACE_TEMPLATES[template].scope})`).join('\n');
-  if (allowed.length === 0) return { text: 'lab: this lab traces nothing: the labs that use tracing offer it with lab trace.\n', code: 2 };
-  const template = allowed.find((candidate) => candidate === name);
-  if (!template) {
-    return { text: `usage: lab trace <what> [seconds, 1-${MAX_TRACE_SECONDS}, default ${DEFAULT_TRACE_SECONDS}]\n${menu}\n`, code: 2 };
-  }
-  const seconds = secondsArgument === undefined ? DEFAULT_TRACE_SECONDS : Number(secondsArgument);
-  if (!Number.isInteger(seconds) || seconds < 1 || seconds > MAX_TRACE_SECONDS) {
-    return { text: `lab: trace for a whole number of seconds from 1 to ${MAX_TRACE_SECONDS}, not "${secondsArgument}"\n`, code: 2 };
-  }
-  const owner = await context.engine.ownerNamespace(context.sandbox.id);
-  if (owner === null) return { text: 'lab: this server runs host-root sandboxes, where you can run bpftrace yourself.\n', code: 2 };
-  const stop = new AbortController();
-  ended.addEventListener('abort', () => stop.abort(), { once: true });
-  traces.add(stop);
+async function trace(context: LabCommandContext, [name, seconds]: string[], write: (line: string) => void, ended: AbortSignal): Promise<Answer> {
   try {
-    await context.tracer.run(TRACE_TEMPLATES[template], owner, seconds, write, stop.signal);
-  } finally {
-    traces.delete(stop);
+    await context.tracer.run(context.engine, context.sandbox.id, traceRequest(context.lab, name, seconds), write, ended);
+    return { text: '', code: 0 };
+  } catch (error) {
+    if (error instanceof TraceRequestError) return { text: `lab trace: ${error.message}\n`, code: 2 };
+    throw error;
   }
-  return { text: '', code: 0 };
 }
 
 async function setKnob(context: LabCommandContext, namespace: string, [pathArgument, value]: string[]): Promise<Answer> {

@@ -58,7 +58,7 @@ const kernelSupport = await probeKernelFeatures(engine).catch((error: unknown) =
 });
 const missingFeatures = kernelSupport ? [...kernelSupport].filter(([, available]) => !available).map(([feature]) => feature) : [];
 if (missingFeatures.length) console.log(`wirelab: this kernel lacks ${missingFeatures.join(', ')}; labs that need them say so on their page`);
-const api = { sessions, checking, progress, kernelSupport };
+const api = { sessions, checking, progress, kernelSupport, engine, tracer };
 
 const nextApp = next({ dev, dir: projectRoot, hostname: config.host, port: config.port });
 const handlePage = nextApp.getRequestHandler();

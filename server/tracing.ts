@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import readline from 'node:readline';
-import type { TraceName } from '../labs/define-lab.ts';
+import { DEFAULT_TRACE_SECONDS, MAX_TRACE_SECONDS, TRACES, type Lab, type TraceName } from '../labs/define-lab.ts';
+import type { Engine } from './engine/engine.ts';
 
 // Tracing done by the host for a learner. Tracepoints and perf events are host-wide: a sandbox that
 // could attach to them would see every other learner's packets and keystrokes, so a user-namespace
@@ -13,55 +14,55 @@ import type { TraceName } from '../labs/define-lab.ts';
 // namespace, so `…->nd_net.net->user_ns->ns.inum` names the sandbox (struct net in
 // include/net/net_namespace.h, struct ns_common in include/linux/ns_common.h).
 
-export interface TraceTemplate {
-  summary: string;
-  // Whether it is limited to the learner's own namespaces; a machine-wide one says why that is harmless.
-  scope: 'your sandbox' | 'the whole machine';
-  program: (owner: number) => string;
-}
-
 const ownerOfDevice = (device: string) => `${device}->nd_net.net->user_ns->ns.inum`;
 
-export const TRACE_TEMPLATES: Record<TraceName, TraceTemplate> = {
-  receive: {
-    summary: 'packets entering the stack (net:netif_receive_skb), counted by device',
-    scope: 'your sandbox',
-    program: (owner) => `
-      tracepoint:net:netif_receive_skb
-      /${ownerOfDevice('((struct sk_buff *)args->skbaddr)->dev')} == ${owner}/
-      { @packets[str(args->name)] = count(); }`,
-  },
-  napi: {
-    summary: 'NAPI polls (napi:napi_poll) by device: how many, and how many packets they processed',
-    scope: 'your sandbox',
-    program: (owner) => `
-      tracepoint:napi:napi_poll
-      /${ownerOfDevice('((struct napi_struct *)args->napi)->dev')} == ${owner}/
-      { @polls[str(args->dev_name)] = count(); @packets[str(args->dev_name)] = sum(args->work); @budget_used_up[str(args->dev_name)] = sum(args->work == args->budget); }`,
-  },
-  drops: {
-    summary: 'packets freed as drops (skb:kfree_skb), counted by drop reason',
-    scope: 'your sandbox',
-    // A packet dropped at a socket may have lost its device already: then its receiving socket says whose it is.
-    program: (owner) => `
-      tracepoint:skb:kfree_skb {
-        $skb = (struct sk_buff *)args->skbaddr;
-        $owner = (uint64)0;
-        if ($skb->dev != 0) { $owner = (uint64)${ownerOfDevice('$skb->dev')}; }
-        else if (args->rx_sk != 0) { $owner = (uint64)((struct sock *)args->rx_sk)->__sk_common.skc_net.net->user_ns->ns.inum; }
-        if ($owner == ${owner}) { @drops[args->reason] = count(); }
-      }`,
-  },
-  softirq: {
-    // A softirq serves every namespace at once and knows no owner; per-CPU counts of it are what
-    // /proc/softirqs already shows every user of the machine.
-    summary: 'NET_RX softirq runs (irq:softirq_entry, vector 3), counted by CPU',
-    scope: 'the whole machine',
-    program: () => `tracepoint:irq:softirq_entry /args->vec == 3/ { @net_rx_softirqs[cpu] = count(); }`,
-  },
+// The bpftrace program behind each trace a lab may offer (labs/define-lab.ts, TRACES, says what
+// each shows), given the inode of the sandbox's user namespace.
+const PROGRAMS: Record<TraceName, (owner: number) => string> = {
+  receive: (owner) => `
+    tracepoint:net:netif_receive_skb
+    /${ownerOfDevice('((struct sk_buff *)args->skbaddr)->dev')} == ${owner}/
+    { @packets[str(args->name)] = count(); }`,
+  napi: (owner) => `
+    tracepoint:napi:napi_poll
+    /${ownerOfDevice('((struct napi_struct *)args->napi)->dev')} == ${owner}/
+    { @polls[str(args->dev_name)] = count(); @packets[str(args->dev_name)] = sum(args->work); @budget_used_up[str(args->dev_name)] = sum(args->work == args->budget); }`,
+  // A packet dropped at a socket may have lost its device already: then its receiving socket says whose it is.
+  drops: (owner) => `
+    tracepoint:skb:kfree_skb {
+      $skb = (struct sk_buff *)args->skbaddr;
+      $owner = (uint64)0;
+      if ($skb->dev != 0) { $owner = (uint64)${ownerOfDevice('$skb->dev')}; }
+      else if (args->rx_sk != 0) { $owner = (uint64)((struct sock *)args->rx_sk)->__sk_common.skc_net.net->user_ns->ns.inum; }
+      if ($owner == ${owner}) { @drops[args->reason] = count(); }
+    }`,
+  softirq: () => `tracepoint:irq:softirq_entry /args->vec == 3/ { @net_rx_softirqs[cpu] = count(); }`,
 };
 
-export const MAX_TRACE_SECONDS = 60;
+// A request the learner may not make, with what they may.
+export class TraceRequestError extends Error {}
+
+export interface TraceRequest {
+  name: TraceName;
+  seconds: number;
+}
+
+// Checks a learner's request (from `lab trace` or the page) against what the lab offers.
+export function traceRequest(lab: Lab, name: string | undefined, secondsArgument: string | number | undefined): TraceRequest {
+  const offered = lab.traces ?? [];
+  if (offered.length === 0) throw new TraceRequestError('this lab traces nothing: the labs that use tracing offer it with lab trace.');
+  const chosen = offered.find((candidate) => candidate === name);
+  if (!chosen) {
+    const menu = offered.map((offer) => `  ${offer}  ${TRACES[offer].summary} (${TRACES[offer].scope})`).join('\n');
+    throw new TraceRequestError(`usage: lab trace <what> [seconds, 1-${MAX_TRACE_SECONDS}, default ${DEFAULT_TRACE_SECONDS}]\n${menu}`);
+  }
+  const seconds = secondsArgument === undefined ? DEFAULT_TRACE_SECONDS : Number(secondsArgument);
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > MAX_TRACE_SECONDS) {
+    throw new TraceRequestError(`trace for a whole number of seconds from 1 to ${MAX_TRACE_SECONDS}, not "${secondsArgument}".`);
+  }
+  return { name: chosen, seconds };
+}
+
 const TRACING_DIR = '/sys/kernel/tracing';
 
 // Runs the host's bpftrace for learners, a few at a time (each one compiles its program with LLVM:
@@ -70,30 +71,47 @@ export class Tracer {
   private running = 0;
   private readonly waiting: (() => void)[] = [];
   private dropReasons?: Map<string, string>;
+  // The traces running for each sandbox, so that Stop (in the page or Ctrl+C in the terminal,
+  // which come on connections of their own) can end them and still get their counts.
+  private readonly runningBySandbox = new Map<string, Set<AbortController>>();
 
   constructor(private readonly maxConcurrent: number) {}
 
-  // Streams the trace's output, line by line, to `write`; resolves when it ends (time is up, or `signal` aborted it).
-  async run(template: TraceTemplate, owner: number, seconds: number, write: (line: string) => void, signal: AbortSignal) {
+  // Traces a sandbox as asked, streaming the output line by line to `write`; resolves when it ends
+  // (time is up, or `signal` aborted it).
+  async run(engine: Engine, sandboxId: string, request: TraceRequest, write: (line: string) => void, signal: AbortSignal) {
+    const owner = await engine.ownerNamespace(sandboxId);
+    if (owner === null) throw new TraceRequestError('this server runs host-root sandboxes, where you can run bpftrace yourself.');
     if (this.running >= this.maxConcurrent) {
       write(`(the server is tracing for ${this.running} other learners: yours starts as soon as one ends)`);
       await new Promise<void>((resolve) => this.waiting.push(resolve));
     } else {
       this.running++;
     }
+    const stop = new AbortController();
+    signal.addEventListener('abort', () => stop.abort(), { once: true });
+    const ofSandbox = this.runningBySandbox.get(sandboxId) ?? new Set();
+    this.runningBySandbox.set(sandboxId, ofSandbox.add(stop));
     try {
       if (signal.aborted) return;
-      await this.trace(template, owner, seconds, write, signal);
+      await this.trace(request, owner, write, stop.signal);
     } finally {
+      ofSandbox.delete(stop);
+      if (ofSandbox.size === 0) this.runningBySandbox.delete(sandboxId);
       const next = this.waiting.shift();
       if (next) next();
       else this.running--;
     }
   }
 
-  private async trace(template: TraceTemplate, owner: number, seconds: number, write: (line: string) => void, signal: AbortSignal) {
+  // Ends a sandbox's traces early: each still prints what it counted so far.
+  stop(sandboxId: string) {
+    for (const trace of this.runningBySandbox.get(sandboxId) ?? []) trace.abort();
+  }
+
+  private async trace({ name, seconds }: TraceRequest, owner: number, write: (line: string) => void, signal: AbortSignal) {
     await ensureTracefs();
-    const program = `${template.program(owner)}\ninterval:s:${seconds} { exit(); }`;
+    const program = `${PROGRAMS[name](owner)}\ninterval:s:${seconds} { exit(); }`;
     const bpftrace = spawn('bpftrace', ['-e', program], { stdio: ['ignore', 'pipe', 'pipe'] });
     const stop = () => bpftrace.kill('SIGINT');
     signal.addEventListener('abort', stop, { once: true });
@@ -102,7 +120,7 @@ export class Tracer {
     bpftrace.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
     for await (const line of readline.createInterface({ input: bpftrace.stdout })) {
       if (line.startsWith('Attaching ')) {
-        write(`Tracing ${template.summary} in ${template.scope} for ${seconds} s (Ctrl+C stops it sooner)...`);
+        write(`Tracing ${TRACES[name].summary} in ${TRACES[name].scope} for ${seconds} s (stopping it sooner prints the counts so far)...`);
         continue;
       }
       if (!line.trim()) continue;

@@ -5,6 +5,7 @@ import Terminal from '../Terminal';
 import type { ConnectionState } from '../Terminal/TerminalView';
 import { labApi, type LabSession } from './api';
 import styles from './Lab.module.css';
+import TracePanel, { type TraceOffer } from './TracePanel';
 
 type Phase =
   | { name: 'loading' }
@@ -15,7 +16,7 @@ type Phase =
   | { name: 'ended'; reason: string }
   | { name: 'error'; message: string };
 
-export default function LabPanel({ labId, title, hosts }: { labId: string; title: string; hosts: string[] }) {
+export default function LabPanel({ labId, title, hosts, traces }: { labId: string; title: string; hosts: string[]; traces: TraceOffer[] }) {
   const [phase, setPhase] = useState<Phase>({ name: 'loading' });
   const [activeHost, setActiveHost] = useState(hosts[0]);
   const [openedHosts, setOpenedHosts] = useState<string[]>([hosts[0]]);
@@ -138,6 +139,7 @@ export default function LabPanel({ labId, title, hosts }: { labId: string; title
               onStateChange={onConnection(host)}
             />
           ))}
+          {traces.length > 0 && <TracePanel labId={labId} offers={traces} />}
           <p className={styles.help}>
             Type <code>lab check</code> in the terminal to check your work there. Copy with Ctrl+Shift+C; paste with Ctrl+V or Ctrl+Shift+V.
           </p>

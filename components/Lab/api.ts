@@ -1,4 +1,4 @@
-import { callApi as call } from '../api';
+import { ApiError, callApi as call } from '../api';
 
 // The lab endpoints of the server's JSON API, as the page uses them.
 
@@ -23,4 +23,19 @@ export const labApi = {
     call<T>('POST', `/api/labs/${labId}/exercises/${exerciseId}/check`, { trigger }),
   reveal: (labId: string, exerciseId: string, kind: 'hint' | 'solution') =>
     call<Record<string, string>>('POST', `/api/labs/${labId}/exercises/${exerciseId}/${kind}`),
+  // Streams a trace's output to `onText` as the server prints it; resolves when the trace ends.
+  trace: async (labId: string, trace: string, seconds: number, onText: (text: string) => void) => {
+    const response = await fetch(`/api/labs/${labId}/trace`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ trace, seconds }),
+    });
+    if (!response.ok || !response.body) {
+      const payload = (await response.json().catch(() => ({}))) as { error?: string };
+      throw new ApiError(payload.error ?? `The server answered ${response.status}.`);
+    }
+    const decoder = new TextDecoder();
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) onText(decoder.decode(chunk, { stream: true }));
+  },
+  stopTrace: (labId: string) => call<{ stopped: boolean }>('POST', `/api/labs/${labId}/trace/stop`),
 };

@@ -1,3 +1,4 @@
+import { TRACES } from '../../labs/define-lab';
 import { findLab } from '../../labs/index';
 import LabPanel from './LabPanel';
 
@@ -5,5 +6,6 @@ import LabPanel from './LabPanel';
 export default function Lab({ id }: { id: string }) {
   const lab = findLab(id);
   if (!lab) throw new Error(`<Lab id="${id}">: there is no lab "${id}" in labs/index.ts`);
-  return <LabPanel labId={lab.id} title={lab.title} hosts={['lab', ...(lab.hosts ?? [])]} />;
+  const traces = (lab.traces ?? []).map((name) => ({ name, ...TRACES[name] }));
+  return <LabPanel labId={lab.id} title={lab.title} hosts={['lab', ...(lab.hosts ?? [])]} traces={traces} />;
 }

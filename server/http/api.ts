@@ -4,21 +4,26 @@ import { findLab } from '../../labs/index.ts';
 import type { Lab } from '../../labs/define-lab.ts';
 import type { Checking } from '../checking.ts';
 import type { ProgressStore } from '../db/progress.ts';
-import { SandboxGoneError } from '../engine/engine.ts';
+import { SandboxGoneError, type Engine } from '../engine/engine.ts';
 import { missingFeatures, type KernelSupport } from '../kernel-features.ts';
 import { CapacityError, ROOT_HOST, type Session, type Sessions } from '../sessions.ts';
+import { traceRequest, TraceRequestError, type Tracer } from '../tracing.ts';
 import { HttpError, readJson, sendJson } from './json.ts';
+import { TextStream } from './text-stream.ts';
 
 export interface ApiContext {
   sessions: Sessions;
   checking: Checking;
   progress: ProgressStore;
   kernelSupport: KernelSupport | null;
+  engine: Engine;
+  tracer: Tracer;
 }
 
 type Handler = (ctx: ApiContext, learnerId: string, params: Record<string, string>, req: IncomingMessage) => Promise<[number, unknown]>;
 
 const CheckBody = z.strictObject({ trigger: z.enum(['button', 'live']).default('button') });
+const TraceBody = z.strictObject({ trace: z.string().max(32), seconds: z.number().int().optional() });
 const QuizAnswerBody = z.strictObject({ question: z.number().int().min(0).max(100), choice: z.number().int().min(0).max(20), correct: z.boolean() });
 
 const routes: [method: string, pattern: RegExp, handler: Handler][] = [
@@ -40,6 +45,26 @@ const routes: [method: string, pattern: RegExp, handler: Handler][] = [
     const session = ctx.sessions.find(learnerId, labOrThrow(labId).id);
     if (session) await ctx.sessions.end(session, 'ended by the learner');
     return [200, { session: null }];
+  }],
+  // What `lab trace` does in the terminal, for the page's trace panel: the output streams as text.
+  ['POST', /^\/api\/labs\/(?<lab>[^/]+)\/trace$/, async (ctx, learnerId, { lab: labId }, req) => {
+    const { trace, seconds } = await readJson(req, TraceBody);
+    const lab = labOrThrow(labId);
+    const session = ctx.sessions.find(learnerId, lab.id);
+    if (!session) throw new HttpError(409, 'Start the lab first: a trace watches your sandbox, and you have none for this lab.');
+    let request;
+    try {
+      request = traceRequest(lab, trace, seconds);
+    } catch (error) {
+      throw error instanceof TraceRequestError ? new HttpError(400, error.message) : error;
+    }
+    ctx.sessions.touch(session);
+    return [200, new TextStream((write, signal) => ctx.tracer.run(ctx.engine, session.sandbox.id, request, write, signal))];
+  }],
+  ['POST', /^\/api\/labs\/(?<lab>[^/]+)\/trace\/stop$/, async (ctx, learnerId, { lab: labId }) => {
+    const session = ctx.sessions.find(learnerId, labOrThrow(labId).id);
+    if (session) ctx.tracer.stop(session.sandbox.id);
+    return [200, { stopped: true }];
   }],
   ['POST', /^\/api\/labs\/(?<lab>[^/]+)\/exercises\/(?<exercise>[^/]+)\/check$/, async (ctx, learnerId, params, req) => {
     const { trigger } = await readJson(req, CheckBody);
@@ -78,7 +103,8 @@ export async function handleApi(ctx: ApiContext, learnerId: string, req: Incomin
     const params = Object.fromEntries(Object.entries(pathname.match(route[1])?.groups ?? {}).map(([k, v]) => [k, decodeURIComponent(v)]));
     ctx.progress.ensureLearner(learnerId);
     const [status, body] = await route[2](ctx, learnerId, params, req);
-    sendJson(res, status, body);
+    if (body instanceof TextStream) await body.send(res);
+    else sendJson(res, status, body);
   } catch (error) {
     if (error instanceof HttpError) return sendJson(res, error.status, { error: error.message, ...error.extra });
     if (error instanceof CapacityError) {
