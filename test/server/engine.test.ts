@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Sandbox } from '../../server/engine/engine.ts';
+import { redAndBlue } from '../../labs/namespaces.ts';
 import { EXEC, leftovers, NOTHING_LEFT, realEngine } from '../support/sandboxes.ts';
 
 const { engine, stateDir } = realEngine();
@@ -18,10 +19,7 @@ describe('the runc engine', () => {
     try {
       const wired = await sh(sandbox, `
         set -e
-        ip netns add red; ip netns add blue
-        ip link add veth-r netns red type veth peer name veth-b netns blue
-        ip -n red addr add 10.0.0.1/24 dev veth-r; ip -n blue addr add 10.0.0.2/24 dev veth-b
-        ip -n red link set veth-r up; ip -n blue link set veth-b up
+        ${redAndBlue}
         ip netns exec red ping -c 1 -W 2 10.0.0.2`);
       assert.equal(wired.exitCode, 0, wired.stderr);
       assert.match(wired.stdout, /1 received/);
