@@ -70,7 +70,9 @@ export function parseKnobRequest(pathArgument: string | undefined, value: string
   if (HOST_SYSCTLS[sysctl] !== undefined) {
     throw new KnobError(`${sysctl} is host-wide (it exists only in the host's namespace): the server keeps it at ${HOST_SYSCTLS[sysctl]} for every sandbox.`);
   }
-  const match = /^\/sys\/class\/net\/([^/]{1,15})\/(.+)$/.exec(pathArgument);
+  // A device name as the kernel allows it (dev_valid_name() in net/core/dev.c).
+  const match = /^\/sys\/class\/net\/([^/:\s]{1,15})\/(.+)$/.exec(pathArgument);
+  if (match && (match[1] === '.' || match[1] === '..')) throw new KnobError(`${match[1]} is not a device name.`);
   const knob = match && DEVICE_KNOBS.find((candidate) => new RegExp(`^${candidate.attribute.replace('N', '\\d{1,4}')}$`).test(match[2]));
   if (!match || !knob) throw new KnobError(`${pathArgument} is not something lab set can change.\n${usage()}`);
   const problem = knob.checkValue(value);

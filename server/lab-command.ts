@@ -137,6 +137,9 @@ async function trace(context: LabCommandContext, [name, seconds]: string[], writ
 }
 
 async function setKnob(context: LabCommandContext, namespace: string, [pathArgument, value]: string[]): Promise<Answer> {
+  if (namespace === '?') {
+    return { text: 'lab set: this shell is in a network namespace without a name; run lab set in the sandbox\'s own namespace or in one made with ip netns add (its tab, or ip netns exec <name> lab set …).\n', code: 2 };
+  }
   try {
     const { device, attribute } = parseKnobRequest(pathArgument, value);
     await context.engine.writeDeviceAttribute(context.sandbox.id, namespace, `${device}/${attribute}`, value);

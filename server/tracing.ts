@@ -82,6 +82,8 @@ export class Tracer {
   async run(engine: Engine, sandboxId: string, request: TraceRequest, write: (line: string) => void, signal: AbortSignal) {
     const owner = await engine.ownerNamespace(sandboxId);
     if (owner === null) throw new TraceRequestError('this server runs host-root sandboxes, where you can run bpftrace yourself.');
+    // Filtering on the host's own user namespace would show the learner the whole machine's traffic.
+    if (owner === fs.statSync('/proc/self/ns/user').ino) throw new Error('the sandbox\'s user namespace is the host\'s: refusing to trace');
     if (this.running >= this.maxConcurrent) {
       write(`(the server is tracing for ${this.running} other learners: yours starts as soon as one ends)`);
       await new Promise<void>((resolve) => this.waiting.push(resolve));
@@ -117,6 +119,7 @@ export class Tracer {
     signal.addEventListener('abort', stop, { once: true });
     const reasons = this.dropReasonNames();
     let errors = '';
+    let counted = false;
     bpftrace.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
     for await (const line of readline.createInterface({ input: bpftrace.stdout })) {
       if (line.startsWith('Attaching ')) {
@@ -124,6 +127,7 @@ export class Tracer {
         continue;
       }
       if (!line.trim()) continue;
+      counted = true;
       write(line.replace(/^@drops\[(\d+)\]/, (whole, reason: string) => `@drops[${reasons.get(reason) ?? reason}]`));
     }
     const code = await new Promise<number | null>((resolve) => (bpftrace.exitCode !== null ? resolve(bpftrace.exitCode) : bpftrace.once('close', resolve)));
@@ -132,6 +136,7 @@ export class Tracer {
       const reason = errors.split('\n').filter((line) => /ERROR/.test(line) && !/RLIMIT_MEMLOCK/.test(line)).join(' ') || `bpftrace exited with ${code}`;
       throw new Error(`the trace failed on the host: ${reason}`);
     }
+    if (!counted) write('(nothing to count: none of these events happened in your sandbox while the trace ran)');
   }
 
   // skb:kfree_skb carries the drop reason as a number; its format file names them (enum skb_drop_reason).

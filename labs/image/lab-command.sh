@@ -7,9 +7,16 @@ if [ ! -S "$socket" ]; then
   echo "lab: wirelab is not reachable from this sandbox (no $socket); use the Check button in the page" >&2
   exit 2
 fi
-ask() { socat -t 120 - "UNIX-CONNECT:$socket"; }
-# Ctrl+C during a trace asks the server to stop it, and the counts so far are still printed:
-# the connection itself ignores the signal, so the answer still arrives.
+# setsid: the connection runs outside the terminal's process group, so Ctrl+C does not reach it
+# (socat would handle SIGINT itself, even when told to ignore it) and the answer still arrives.
+ask() { setsid socat -t 120 - "UNIX-CONNECT:$socket"; }
+# The network namespace this shell is in, for lab set: its name, nothing for the sandbox's own,
+# or ? for one that has no name (made with unshare, say), which lab set cannot reach.
+namespace=$(ip netns identify 2>/dev/null)
+if [ -z "$namespace" ] && [ "$(readlink /proc/self/ns/net)" != "$(readlink /proc/1/ns/net)" ]; then
+  namespace='?'
+fi
+# Ctrl+C during a trace asks the server to stop it, and the counts so far are still printed.
 if [ "$1" = trace ]; then
   trap 'printf "\nstop-trace\n" | ask >/dev/null' INT
 fi
@@ -25,5 +32,5 @@ while :; do
     [ $? -gt 128 ] && continue
     break
   fi
-done < <(trap '' INT; printf '%s\n%s\n' "$(ip netns identify 2>/dev/null)" "$*" | ask)
+done < <(printf '%s\n%s\n' "$namespace" "$*" | ask)
 exit "$status"

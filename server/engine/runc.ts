@@ -214,7 +214,7 @@ export class RuncEngine implements Engine {
   async writeDeviceAttribute(sandboxId: string, namespace: string, attribute: string, value: string) {
     const pid = await this.initPid(sandboxId);
     try {
-      await run(this.helpers.netnsKnob, [String(pid), namespace, attribute, value], { timeout: 5_000 });
+      await run(this.helpers.netnsKnob, [String(pid), sandboxId, namespace, attribute, value], { timeout: 5_000 });
     } catch (error) {
       throw new Error(describeFailure(error));
     }

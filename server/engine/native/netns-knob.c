@@ -9,9 +9,11 @@
 //   - the namespace is opened through the sandbox's root with RESOLVE_IN_ROOT and no magic links, so a
 //     symlink the learner plants in /run/netns cannot lead to one of the host's namespaces;
 //   - its owning user namespace must be the sandbox's own (NS_GET_USERNS), or nothing is written;
-//   - nothing from the sandbox's filesystem is run: a fresh sysfs is mounted in a private mount namespace.
+//   - nothing from the sandbox's filesystem is run: a fresh sysfs is mounted in a private mount namespace;
+//   - the process id is the sandbox's init from start to end: it is in the sandbox's cgroup, and a
+//     pidfd shows it did not exit (and its number go to a host process) while its namespaces were opened.
 //
-//   netns-knob <sandbox init pid> <namespace name, or "" for the sandbox's own> <device>/<attribute path> <value>
+//   netns-knob <sandbox init pid> <sandbox id> <namespace name, or "" for the sandbox's own> <device>/<attribute path> <value>
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -79,14 +82,29 @@ static void require_owned_by_sandbox(int netns, long pid) {
   }
 }
 
+static void require_in_sandbox_cgroup(long pid, const char *sandbox_id) {
+  char path[64], cgroups[8192], wanted[128];
+  snprintf(path, sizeof path, "/proc/%ld/cgroup", pid);
+  FILE *file = fopen(path, "r");
+  if (!file) fail("reading the process's cgroups");
+  size_t length = fread(cgroups, 1, sizeof cgroups - 1, file);
+  cgroups[length] = '\0';
+  fclose(file);
+  snprintf(wanted, sizeof wanted, ":/wirelab/%s\n", sandbox_id);
+  if (!plain_name(sandbox_id) || !strstr(cgroups, wanted)) refuse("that process is not the sandbox's");
+}
+
 int main(int argc, char **argv) {
-  if (argc != 5) {
-    fprintf(stderr, "usage: netns-knob <sandbox pid> <netns name or \"\"> <device>/<attribute path> <value>\n");
+  if (argc != 6) {
+    fprintf(stderr, "usage: netns-knob <sandbox pid> <sandbox id> <netns name or \"\"> <device>/<attribute path> <value>\n");
     return 2;
   }
   long pid = strtol(argv[1], NULL, 10);
-  const char *attribute = argv[3], *value = argv[4];
+  const char *sandbox_id = argv[2], *namespace_name = argv[3], *attribute = argv[4], *value = argv[5];
   if (pid <= 0) refuse("not a process id");
+  int pidfd = syscall(SYS_pidfd_open, pid, 0);
+  if (pidfd < 0) fail("finding the sandbox's process");
+  require_in_sandbox_cgroup(pid, sandbox_id);
   for (const char *part = attribute; *part;) {
     size_t length = strcspn(part, "/");
     char component[256];
@@ -97,8 +115,9 @@ int main(int argc, char **argv) {
     part += length + (part[length] == '/');
   }
 
-  int netns = open_network_namespace(pid, argv[2]);
+  int netns = open_network_namespace(pid, namespace_name);
   require_owned_by_sandbox(netns, pid);
+  if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0) refuse("the sandbox ended meanwhile");
   if (setns(netns, CLONE_NEWNET) < 0) fail("entering the network namespace");
   // A sysfs mounted now shows the devices of the namespace this process is in.
   if (unshare(CLONE_NEWNS) < 0) fail("making a private mount namespace");
