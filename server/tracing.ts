@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import readline from 'node:readline';
-import { DEFAULT_TRACE_SECONDS, MAX_TRACE_SECONDS, TRACES, type Lab, type TraceName } from '../labs/define-lab.ts';
+import type { Lab } from '../labs/define-lab.ts';
+import { DEFAULT_TRACE_SECONDS, MAX_TRACE_SECONDS, TRACES, type TraceName } from '../labs/traces.ts';
 import type { Engine } from './engine/engine.ts';
 
 // Tracing done by the host for a learner. Tracepoints and perf events are host-wide: a sandbox that
@@ -16,8 +17,8 @@ import type { Engine } from './engine/engine.ts';
 
 const ownerOfDevice = (device: string) => `${device}->nd_net.net->user_ns->ns.inum`;
 
-// The bpftrace program behind each trace a lab may offer (labs/define-lab.ts, TRACES, says what
-// each shows), given the inode of the sandbox's user namespace.
+// The bpftrace program behind each trace a lab may offer (labs/traces.ts says what each shows),
+// given the inode of the sandbox's user namespace.
 const PROGRAMS: Record<TraceName, (owner: number) => string> = {
   receive: (owner) => `
     tracepoint:net:netif_receive_skb
@@ -128,7 +129,7 @@ export class Tracer {
       }
       if (!line.trim()) continue;
       counted = true;
-      write(line.replace(/^@drops\[(\d+)\]/, (whole, reason: string) => `@drops[${reasons.get(reason) ?? reason}]`));
+      write(line.replace(/^@drops\[(\d+)\]/, (_, reason: string) => `@drops[${reasons.get(reason) ?? reason}]`));
     }
     const code = await new Promise<number | null>((resolve) => (bpftrace.exitCode !== null ? resolve(bpftrace.exitCode) : bpftrace.once('close', resolve)));
     signal.removeEventListener('abort', stop);

@@ -1,7 +1,7 @@
 'use client';
 
 import { useState } from 'react';
-import { DEFAULT_TRACE_SECONDS, MAX_TRACE_SECONDS } from '../../labs/define-lab';
+import { DEFAULT_TRACE_SECONDS, MAX_TRACE_SECONDS } from '../../labs/traces';
 import { labApi } from './api';
 import styles from './Lab.module.css';
 

@@ -1,4 +1,4 @@
-import { TRACES } from '../../labs/define-lab';
+import { TRACES } from '../../labs/traces';
 import { findLab } from '../../labs/index';
 import LabPanel from './LabPanel';
 
