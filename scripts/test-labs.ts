@@ -1,9 +1,10 @@
 // The self-test of every graded exercise, as Instruqt's `track test` does it: in a fresh sandbox,
 // run the lab's setup, show every check failing (unless the exercise declares it passes from the
 // start, and why), apply the reference solution, show every check passing, destroy the sandbox.
-//   npm run test:labs [lab-id ...]
+//   npm run test:labs [lab-id | labs/<id>/lab.ts ...]   (a file: a lab being written, not registered yet)
+import path from 'node:path';
 import { labs } from '../labs/index.ts';
-import type { Exercise, Lab } from '../labs/define-lab.ts';
+import { validateLab, type Exercise, type Lab } from '../labs/define-lab.ts';
 import { Grader } from '../server/grader.ts';
 import { serveLabCommand } from '../server/lab-command.ts';
 import { startLabSandbox } from '../server/lab-sandbox.ts';
@@ -17,13 +18,17 @@ const { engine } = realEngine();
 const grader = new Grader(engine, PARALLEL);
 const tracer = new Tracer(PARALLEL);
 const wanted = process.argv.slice(2);
-const unknown = wanted.filter((id) => !labs.has(id));
+const files = wanted.filter((argument) => argument.endsWith('.ts'));
+const ids = wanted.filter((argument) => !argument.endsWith('.ts'));
+const unknown = ids.filter((id) => !labs.has(id));
 if (unknown.length) {
   console.error(`no such lab: ${unknown.join(', ')} (labs: ${[...labs.keys()].join(', ')})`);
   process.exit(2);
 }
-const jobs = [...labs.values()]
-  .filter((lab) => wanted.length === 0 || wanted.includes(lab.id))
+const unregistered = await Promise.all(
+  files.map(async (file) => validateLab((await import(path.resolve(file))).default, file)),
+);
+const jobs = [...[...labs.values()].filter((lab) => wanted.length === 0 || ids.includes(lab.id)), ...unregistered]
   .flatMap((lab) => lab.exercises.map((exercise) => ({ lab, exercise })));
 
 async function selfTest(lab: Lab, exercise: Exercise): Promise<string[]> {
