@@ -24,8 +24,15 @@ export default defineLab({
   title: 'A router between two subnets',
   requires: ['netns', 'veth'],
   hosts: ['left', 'router', 'right'],
+  // A new namespace copies IPv4 forwarding from the host's (devinet_init_net() in
+  // net/ipv4/devinet.c): on a host that forwards, router would forward before the learner asks it
+  // to. Setup turns it off everywhere, so the lab starts from the same place on every host.
   setup: sh`
-    for ns in left router right; do ip netns add $ns; ip -n $ns link set lo up; done
+    for ns in left router right; do
+      ip netns add $ns
+      ip -n $ns link set lo up
+      ip netns exec $ns sysctl -qw net.ipv4.ip_forward=0
+    done
     ip link add eth0 netns left type veth peer name to-left netns router
     ip link add eth0 netns right type veth peer name to-right netns router
     ip -n left addr add 10.0.1.2/24 dev eth0
@@ -50,7 +57,7 @@ export default defineLab({
         {
           name: 'router forwards IPv4 (net.ipv4.ip_forward = 1)',
           run: 'ip netns exec router sysctl -n net.ipv4.ip_forward',
-          pass: (out) => out.stdout.trim() === '1' || 'net.ipv4.ip_forward is 0 in router: a namespace starts as a host, not a router. Set it with sysctl inside router.',
+          pass: (out) => out.stdout.trim() === '1' || 'net.ipv4.ip_forward is 0 in router: it does not pass on packets for other hosts yet. Set it with sysctl inside router.',
         },
         defaultRouteVia('left', '10.0.1.1'),
         defaultRouteVia('right', '10.0.2.1'),

@@ -36,8 +36,9 @@ export default defineLab({
       id: 'fix-receive-buffer',
       title: 'Lose nothing from a burst',
       task: sh`
-        In blue, \`udp-receiver ${PORT} 4096\` reads UDP port ${PORT} slowly, with a socket receive
-        buffer of 4096 bytes (its source is in /root). From red, \`${BURST}\` sends 1000 datagrams
+        In blue, \`udp-receiver ${PORT} 4096\` reads UDP port ${PORT} slowly, having asked for a
+        4096-byte socket receive buffer (its source is in /root; the kernel doubles what a program
+        asks for, so \`ss\` shows rb8192). From red, \`${BURST}\` sends 1000 datagrams
         in a few milliseconds. Send a burst and watch blue's \`RcvbufErrors\` counter in
         \`/proc/net/snmp\` (or \`nstat -az UdpRcvbufErrors\`) rise, and \`ss -uamn\` show the socket's
         buffer (\`rb\`); \`lab trace drops\` during a burst shows the reason the kernel gives for each
