@@ -6,6 +6,7 @@ import path from 'node:path';
 import { labs } from '../labs/index.ts';
 import { validateLab, type Exercise, type Lab } from '../labs/define-lab.ts';
 import { Grader } from '../server/grader.ts';
+import { applyHostSysctls } from '../server/knobs.ts';
 import { serveLabCommand } from '../server/lab-command.ts';
 import { startLabSandbox } from '../server/lab-sandbox.ts';
 import { Tracer } from '../server/tracing.ts';
@@ -17,6 +18,8 @@ const SOLUTION_TIMEOUT_MS = 120_000;
 const { engine } = realEngine();
 const grader = new Grader(engine, PARALLEL);
 const tracer = new Tracer(PARALLEL);
+// What the server sets on the host for every sandbox, labs may rely on.
+applyHostSysctls();
 const wanted = process.argv.slice(2);
 const files = wanted.filter((argument) => argument.endsWith('.ts'));
 const ids = wanted.filter((argument) => !argument.endsWith('.ts'));

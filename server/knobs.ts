@@ -37,21 +37,25 @@ export const DEVICE_KNOBS: DeviceKnob[] = [
   { attribute: 'queues/tx-N/xps_cpus', meaning: 'CPUs whose sending uses this transmit queue (XPS)', checkValue: cpuMask },
 ];
 
-// Host-wide sysctls (not per network namespace: they exist only in the host's) set once, at values
-// that suit the labs. RFS does nothing until rps_sock_flow_entries is non-zero
-// (Documentation/networking/scaling.rst, "Suggested Configuration"); 32768 is the value it suggests.
-// busy_poll and busy_read are left at 0: a global busy-poll would spin CPUs for every socket on the
-// machine, and the labs ask for it per socket with SO_BUSY_POLL instead.
-export const HOST_SYSCTLS: Record<string, string> = {
-  'net.core.rps_sock_flow_entries': '32768',
+// Host-wide sysctls a sandbox cannot set (they exist only in the host's namespace, or are read-only
+// outside it), raised once at start to at least what the labs need; a host that already has more
+// keeps it. RFS does nothing until rps_sock_flow_entries is non-zero
+// (Documentation/networking/scaling.rst, "Suggested Configuration"; 32768 is the value it
+// suggests). rmem_max caps what SO_RCVBUF may ask (Part 2's udp-overflow lab asks for 4 MiB; the
+// kernel's own default is 212992). busy_poll and busy_read are left alone: a global busy-poll
+// would spin CPUs for every socket on the machine, and the labs ask for it per socket with
+// SO_BUSY_POLL instead.
+export const HOST_SYSCTL_MINIMUMS: Record<string, number> = {
+  'net.core.rps_sock_flow_entries': 32768,
+  'net.core.rmem_max': 4194304,
 };
 
 export function applyHostSysctls() {
-  for (const [name, value] of Object.entries(HOST_SYSCTLS)) {
+  for (const [name, minimum] of Object.entries(HOST_SYSCTL_MINIMUMS)) {
     const file = `/proc/sys/${name.replaceAll('.', '/')}`;
-    if (fs.readFileSync(file, 'utf8').trim() === value) continue;
-    fs.writeFileSync(file, value);
-    console.log(`wirelab: set the host-wide ${name} = ${value} (the labs need it; a sandbox cannot set it)`);
+    if (Number(fs.readFileSync(file, 'utf8').trim()) >= minimum) continue;
+    fs.writeFileSync(file, String(minimum));
+    console.log(`wirelab: raised the host-wide ${name} to ${minimum} (the labs need it; a sandbox cannot set it)`);
   }
 }
 
@@ -67,8 +71,8 @@ export class KnobError extends Error {}
 export function parseKnobRequest(pathArgument: string | undefined, value: string | undefined): KnobRequest {
   if (!pathArgument || value === undefined) throw new KnobError(usage());
   const sysctl = pathArgument.replace(/^\/proc\/sys\//, '').replaceAll('/', '.');
-  if (HOST_SYSCTLS[sysctl] !== undefined) {
-    throw new KnobError(`${sysctl} is host-wide (it exists only in the host's namespace): the server keeps it at ${HOST_SYSCTLS[sysctl]} for every sandbox.`);
+  if (HOST_SYSCTL_MINIMUMS[sysctl] !== undefined) {
+    throw new KnobError(`${sysctl} is host-wide (a sandbox cannot set it): the server keeps it at ${HOST_SYSCTL_MINIMUMS[sysctl]} or more for every sandbox.`);
   }
   // A device name as the kernel allows it (dev_valid_name() in net/core/dev.c).
   const match = /^\/sys\/class\/net\/([^/:\s]{1,15})\/(.+)$/.exec(pathArgument);
@@ -86,6 +90,6 @@ function usage() {
     'usage: lab set <path> <value>   (run it in the tab of the namespace the device is in)',
     'The kernel lets only the host\'s root write these, even for your own devices; the server writes them for you:',
     ...knobs,
-    `Host-wide, set by the server for everyone: ${Object.entries(HOST_SYSCTLS).map(([name, value]) => `${name} = ${value}`).join(', ')}.`,
+    `Host-wide, set by the server for everyone: ${Object.entries(HOST_SYSCTL_MINIMUMS).map(([name, value]) => `${name} ≥ ${value}`).join(', ')}.`,
   ].join('\n');
 }
