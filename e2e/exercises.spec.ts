@@ -36,6 +36,12 @@ test('Part 1: typing the solution turns the exercise green by itself; it stays c
   const exercise = exercisePanel(page, 'netns-veth', 'connect-red-blue');
   await expect(exercise).toHaveAttribute('data-completed', 'false');
 
+  // Half done: the criterion met turns green by itself, the others stay neutral (no failures shown).
+  await shell.type('ip netns add red; ip netns add blue');
+  await expect(exercise.locator('[data-criterion="namespaces red and blue exist"]')).toHaveAttribute('data-passed', 'true', { timeout: 30_000 });
+  await expect(exercise.locator('[data-criterion="red can ping blue"]')).toHaveAttribute('data-passed', '');
+  await expect(exercise.locator('[data-passed="false"]')).toHaveCount(0);
+
   await shell.type(solutionOf('netns-veth', 'connect-red-blue'));
   // No click: live mode checks once the terminal settles.
   await expect(exercise.getByTestId('exercise-complete')).toBeVisible({ timeout: 30_000 });

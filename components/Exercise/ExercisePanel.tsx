@@ -43,8 +43,9 @@ export default function ExercisePanel(props: { labId: string; exerciseId: string
       setChecking(true);
       try {
         const answer = await labApi.check<CheckAnswer>(labId, exerciseId, trigger);
-        // A failing live check of a half-done task is noise: show it only when asked, or when it passes.
-        if (trigger === 'button' || answer.passed) setResults(answer.results);
+        // A live check of a half-done task shows the criteria it has met; what it has not met yet
+        // stays neutral (failure messages are for when the learner asks, with Check).
+        setResults(trigger === 'button' || answer.passed ? answer.results : answer.results.filter((result) => result.passed));
         setCompleted(answer.completed);
         if (answer.passed) announceProgressChange();
         setError(null);
@@ -100,7 +101,7 @@ export default function ExercisePanel(props: { labId: string; exerciseId: string
             <li key={name} className={result ? (result.passed ? styles.pass : styles.fail) : undefined} data-criterion={name} data-passed={result?.passed ?? ''}>
               <span className={styles.mark} aria-hidden="true">{mark}</span>
               <span>
-                <span className={styles.visuallyHidden}>{result ? (result.passed ? 'passed: ' : 'not yet: ') : 'not checked: '}</span>
+                <span className={styles.visuallyHidden}>{result ? (result.passed ? 'passed: ' : 'failed: ') : 'not yet: '}</span>
                 {name}
                 {result && !result.passed && (
                   <span className={styles.message}>
