@@ -1,17 +1,28 @@
 import { validateLab, type Lab } from './define-lab.ts';
 import bridgeSwitch from './bridge-switch/lab.ts';
+import groMerge from './gro-merge/lab.ts';
 import helloXdp from './hello-xdp/lab.ts';
+import napiBusyPoll from './napi-busy-poll/lab.ts';
 import netnsVeth from './netns-veth/lab.ts';
 import orientation from './orientation/lab.ts';
 import pcap from './pcap/lab.ts';
 import router from './router/lab.ts';
+import rpsSpread from './rps-spread/lab.ts';
 import rxPath from './rx-path/lab.ts';
+import shapingTbf from './shaping-tbf/lab.ts';
+import softirqFlood from './softirq-flood/lab.ts';
 import tcpService from './tcp-service/lab.ts';
 import udpOverflow from './udp-overflow/lab.ts';
 
 // Every lab of the course. A lab is listed here once; the pages, the grader and the self-test
 // all find it through this registry.
-const definitions: Lab[] = [orientation, netnsVeth, bridgeSwitch, router, tcpService, rxPath, udpOverflow, pcap, helloXdp];
+const definitions: Lab[] = [
+  orientation,
+  netnsVeth, bridgeSwitch, router, tcpService,
+  rxPath, udpOverflow, pcap,
+  rpsSpread, groMerge, napiBusyPoll, shapingTbf, softirqFlood,
+  helloXdp,
+];
 
 export const labs: ReadonlyMap<string, Lab> = new Map(
   definitions.map((definition) => {
