@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Exercise, Lab } from '../labs/define-lab.ts';
 import type { Engine, Sandbox } from './engine/engine.ts';
 import type { Verdict } from './grader.ts';
+import { describeExplanation, explainVerifierLog } from '../labs/verifier-log.ts';
 import { KnobError, parseKnobRequest } from './knobs.ts';
 import { traceRequest, TraceRequestError, type Tracer } from './tracing.ts';
 
@@ -89,6 +90,8 @@ async function answer(context: LabCommandContext, { namespace, words }: Request,
       return { text: '', code: 0 };
     case 'set':
       return setKnob(context, namespace, rest);
+    case 'explain':
+      return explain(context, rest[0]);
     default:
       return { text: `lab: unknown command "${verb}"; try lab list\n`, code: 2 };
   }
@@ -101,6 +104,7 @@ function list(lab: Lab): Answer {
     'lab hint <exercise>       a nudge',
     ...(lab.traces?.length ? [`lab trace <what> [seconds] the server traces your sandbox for you: ${lab.traces.join(', ')}`] : []),
     'lab set <path> <value>    ask the server to set a knob only the host may turn (lab set: which ones)',
+    'lab explain <prog.c|.o>  load a BPF program and explain what the verifier says about it',
   ];
   return { text: `Exercises of lab ${lab.id} (${lab.title}):\n${lines.join('\n')}\n\n${commands.join('\n')}\n`, code: 0 };
 }
@@ -149,4 +153,30 @@ async function setKnob(context: LabCommandContext, namespace: string, [pathArgum
     if (error instanceof KnobError) return { text: `lab set: ${error.message}\n`, code: 2 };
     return { text: `lab set: ${pathArgument}: ${error instanceof Error ? error.message : String(error)}\n`, code: 1 };
   }
+}
+
+// Compiles (for a .c file) and loads an object inside the sandbox, as the learner would (libbpf loads
+// every program in it and bpftool pins the first), then reads the verifier's log. Nothing stays
+// loaded: the pin is removed.
+const LOAD_FOR_EXPLAIN = `
+  case "$1" in
+    *.c) object=/tmp/.lab-explain.o
+         clang -O2 -g -target bpf -I/usr/include/x86_64-linux-gnu -c "$1" -o "$object" 2>&1 || exit 3 ;;
+    *) object=$1 ;;
+  esac
+  # (a bpffs refuses names with a dot in them)
+  rm -f /run/bpf/lab_explain
+  bpftool prog load "$object" /run/bpf/lab_explain 2>&1
+  status=$?
+  rm -f /run/bpf/lab_explain
+  exit $status`;
+
+async function explain(context: LabCommandContext, file: string | undefined): Promise<Answer> {
+  if (!file || file.length > 200) return { text: 'usage: lab explain <program.c or program.o>\n', code: 2 };
+  const loaded = await context.engine.exec(context.sandbox.id, ['bash', '-c', LOAD_FOR_EXPLAIN, 'explain', file], { timeoutMs: 30_000, maxOutputBytes: 1024 * 1024 });
+  if (loaded.exitCode === 0) return { text: `The verifier accepts every program in ${file}.\n`, code: 0 };
+  if (loaded.exitCode === 3) return { text: `clang could not compile ${file}:\n${loaded.stdout}`, code: 1 };
+  const explanation = explainVerifierLog(loaded.stdout);
+  if (explanation) return { text: `${describeExplanation(explanation)}\n`, code: 1 };
+  return { text: `Loading ${file} failed before the verifier said anything:\n${loaded.stdout.trim().split('\n').slice(-8).join('\n')}\n`, code: 1 };
 }
