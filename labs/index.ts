@@ -13,6 +13,10 @@ import shapingTbf from './shaping-tbf/lab.ts';
 import softirqFlood from './softirq-flood/lab.ts';
 import tcpService from './tcp-service/lab.ts';
 import udpOverflow from './udp-overflow/lab.ts';
+import xdpBlocklist from './xdp-blocklist/lab.ts';
+import xdpCount from './xdp-count/lab.ts';
+import xdpRedirect from './xdp-redirect/lab.ts';
+import xdpTxBounce from './xdp-tx-bounce/lab.ts';
 
 // Every lab of the course. A lab is listed here once; the pages, the grader and the self-test
 // all find it through this registry.
@@ -21,7 +25,7 @@ const definitions: Lab[] = [
   netnsVeth, bridgeSwitch, router, tcpService,
   rxPath, udpOverflow, pcap,
   rpsSpread, groMerge, napiBusyPoll, shapingTbf, softirqFlood,
-  helloXdp,
+  helloXdp, xdpCount, xdpBlocklist, xdpTxBounce, xdpRedirect,
 ];
 
 export const labs: ReadonlyMap<string, Lab> = new Map(
