@@ -11,8 +11,10 @@ import rpsSpread from './rps-spread/lab.ts';
 import rxPath from './rx-path/lab.ts';
 import shapingTbf from './shaping-tbf/lab.ts';
 import softirqFlood from './softirq-flood/lab.ts';
+import tcRewrite from './tc-rewrite/lab.ts';
 import tcpService from './tcp-service/lab.ts';
 import udpOverflow from './udp-overflow/lab.ts';
+import verifierFix from './verifier-fix/lab.ts';
 import xdpBlocklist from './xdp-blocklist/lab.ts';
 import xdpCount from './xdp-count/lab.ts';
 import xdpRedirect from './xdp-redirect/lab.ts';
@@ -25,7 +27,7 @@ const definitions: Lab[] = [
   netnsVeth, bridgeSwitch, router, tcpService,
   rxPath, udpOverflow, pcap,
   rpsSpread, groMerge, napiBusyPoll, shapingTbf, softirqFlood,
-  helloXdp, xdpCount, xdpBlocklist, xdpTxBounce, xdpRedirect,
+  helloXdp, xdpCount, xdpBlocklist, xdpTxBounce, xdpRedirect, tcRewrite, verifierFix,
 ];
 
 export const labs: ReadonlyMap<string, Lab> = new Map(

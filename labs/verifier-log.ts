@@ -32,7 +32,7 @@ const KNOWN: KnownComplaint[] = [
   {
     pattern: /invalid access to packet, off=(-?\d+) size=(\d+), R(\d+)\(id=\d+,off=(-?\d+),r=(\d+)\)/,
     explain: ([, off, size, , , proven]) => ({
-      explanation: `The program reads ${size} byte${size === '1' ? '' : 's'} at offset ${off} of the packet, but the verifier has only proven that the first ${proven} bytes are inside it: no comparison with data_end covers this read.`,
+      explanation: `The program reads ${size} byte${size === '1' ? '' : 's'} at offset ${off} from a packet pointer, but ${proven === '0' ? 'no comparison with data_end has proven any byte there to be inside the packet' : `comparisons with data_end have proven only ${proven} bytes there to be inside the packet`}.`,
       fix: 'Before reading a header, check that its end is within the packet and bail out if not, on the same pointer you then read through: `if ((void *)(ip + 1) > data_end) return XDP_PASS;`',
     }),
   },
@@ -65,7 +65,14 @@ const KNOWN: KnownComplaint[] = [
     }),
   },
   {
-    pattern: /invalid (?:indirect )?(?:read|write) (?:from|to) stack|invalid stack off=|invalid read from stack/,
+    pattern: /BPF program is too large/,
+    explain: () => ({
+      explanation: 'The verifier walked a million instructions without reaching the end: a loop bounded by a value read from the packet, or simply a very large bound, makes it explore every possible iteration.',
+      fix: 'Bound the loop by a small constant (and break out early), or move the iteration into bpf_loop().',
+    }),
+  },
+  {
+    pattern: /invalid (?:indirect |variable-offset )?(?:read|write) (?:from|to) stack|invalid stack off=/,
     explain: () => ({
       explanation: 'The program reads stack memory it never wrote, or reaches outside its 512-byte stack.',
       fix: 'Initialise a variable (a key struct, say) fully before passing it to a helper, for example with `= {}` or __builtin_memset.',
@@ -83,6 +90,20 @@ const KNOWN: KnownComplaint[] = [
     explain: (match) => ({
       explanation: `${match[1] ?? match[2]} is not available to this program type (or, in this course's sandbox, to this token).`,
       fix: 'Use a helper the hook offers; include/uapi/linux/bpf.h documents each helper and the program types that may call it.',
+    }),
+  },
+  {
+    pattern: /Unreleased reference id=\d+/,
+    explain: () => ({
+      explanation: 'Something the program obtained from a helper (a ring-buffer reservation, a socket from a lookup) is not released on every path to the exit.',
+      fix: 'Submit or discard every bpf_ringbuf_reserve(), release every bpf_sk_lookup_*() result, on every path, including early returns.',
+    }),
+  },
+  {
+    pattern: /invalid bpf_context access off=(\d+) size=(\d+)/,
+    explain: ([, off, size]) => ({
+      explanation: `The program accesses ${size} bytes at offset ${off} of its context (struct xdp_md, struct __sk_buff), a field this program type may not read or write that way.`,
+      fix: 'Use only the context fields the hook allows (most are read-only; write through helpers instead), with their declared sizes.',
     }),
   },
   {
@@ -116,11 +137,18 @@ export function explainVerifierLog(output: string): VerifierExplanation | null {
 
   const complaint: string[] = [];
   let cursor = last - 1;
-  for (; cursor >= 0; cursor--) {
-    const line = lines[cursor];
-    if (!line || /BEGIN PROG LOAD LOG/.test(line)) continue;
-    if (INSTRUCTION.test(line) || SOURCE.test(line)) break;
-    complaint.unshift(line);
+  // The complexity limit is printed at the end of the last instruction's line, not on a line of its own.
+  const appended = lines[cursor]?.match(/^(\d+: \(.*?) (BPF program is too large\..*)$/);
+  if (appended) {
+    lines[cursor] = appended[1];
+    complaint.push(appended[2]);
+  } else {
+    for (; cursor >= 0; cursor--) {
+      const line = lines[cursor];
+      if (!line || /BEGIN PROG LOAD LOG/.test(line)) continue;
+      if (INSTRUCTION.test(line) || SOURCE.test(line)) break;
+      complaint.unshift(line);
+    }
   }
   if (complaint.length === 0) return null;
 
@@ -151,3 +179,20 @@ export function describeExplanation(explanation: VerifierExplanation) {
     ...(explanation.explanation ? [explanation.explanation, `Fix: ${explanation.fix}`] : ['(This message is not in the course\'s table: kernel/bpf/verifier.c prints it; search for its text there.)']),
   ].join('\n');
 }
+
+// A shell script that compiles (for a .c file) and loads an object in a sandbox as a learner would
+// (libbpf loads every program in it; bpftool pins the first), and removes the pin again: its output
+// is what explainVerifierLog() reads. Exits 0 when the verifier accepts it, 3 when clang fails.
+// Run as: bash -c "$VERIFIER_LOAD" load <file>.
+export const VERIFIER_LOAD = `
+  case "$1" in
+    *.c) object=/tmp/verifier-load.o
+         clang -O2 -g -target bpf -I/usr/include/x86_64-linux-gnu -c "$1" -o "$object" 2>&1 || exit 3 ;;
+    *) object=$1 ;;
+  esac
+  # (a bpffs refuses names with a dot in them)
+  rm -f /run/bpf/verifier_load
+  bpftool prog load "$object" /run/bpf/verifier_load 2>&1
+  status=$?
+  rm -f /run/bpf/verifier_load
+  exit $status`;

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Exercise, Lab } from '../labs/define-lab.ts';
 import type { Engine, Sandbox } from './engine/engine.ts';
 import type { Verdict } from './grader.ts';
-import { describeExplanation, explainVerifierLog } from '../labs/verifier-log.ts';
+import { describeExplanation, explainVerifierLog, VERIFIER_LOAD } from '../labs/verifier-log.ts';
 import { KnobError, parseKnobRequest } from './knobs.ts';
 import { traceRequest, TraceRequestError, type Tracer } from './tracing.ts';
 
@@ -155,25 +155,10 @@ async function setKnob(context: LabCommandContext, namespace: string, [pathArgum
   }
 }
 
-// Compiles (for a .c file) and loads an object inside the sandbox, as the learner would (libbpf loads
-// every program in it and bpftool pins the first), then reads the verifier's log. Nothing stays
-// loaded: the pin is removed.
-const LOAD_FOR_EXPLAIN = `
-  case "$1" in
-    *.c) object=/tmp/.lab-explain.o
-         clang -O2 -g -target bpf -I/usr/include/x86_64-linux-gnu -c "$1" -o "$object" 2>&1 || exit 3 ;;
-    *) object=$1 ;;
-  esac
-  # (a bpffs refuses names with a dot in them)
-  rm -f /run/bpf/lab_explain
-  bpftool prog load "$object" /run/bpf/lab_explain 2>&1
-  status=$?
-  rm -f /run/bpf/lab_explain
-  exit $status`;
-
+// Loads a program in the sandbox as the learner would and explains what the verifier said.
 async function explain(context: LabCommandContext, file: string | undefined): Promise<Answer> {
   if (!file || file.length > 200) return { text: 'usage: lab explain <program.c or program.o>\n', code: 2 };
-  const loaded = await context.engine.exec(context.sandbox.id, ['bash', '-c', LOAD_FOR_EXPLAIN, 'explain', file], { timeoutMs: 30_000, maxOutputBytes: 1024 * 1024 });
+  const loaded = await context.engine.exec(context.sandbox.id, ['bash', '-c', VERIFIER_LOAD, 'load', file], { timeoutMs: 30_000, maxOutputBytes: 1024 * 1024 });
   if (loaded.exitCode === 0) return { text: `The verifier accepts every program in ${file}.\n`, code: 0 };
   if (loaded.exitCode === 3) return { text: `clang could not compile ${file}:\n${loaded.stdout}`, code: 1 };
   const explanation = explainVerifierLog(loaded.stdout);
