@@ -91,6 +91,21 @@ test('Part 2: the page traces the learner\'s sandbox, and Stop still shows the c
   await expect(trace.getByRole('button', { name: 'Run trace' })).toBeVisible();
 });
 
+test('Part 4: a program the verifier refuses is explained, with its C line, in the terminal and under Check', async ({ page, shell }) => {
+  await openLab(page, shell, 'xdp-and-ebpf', 'verifier-fix');
+  await shell.run('clear; lab explain xdp_guard.c', 'The verifier refused the program at xdp_guard.c:');
+  await expect(shell.screen()).toContainText('invalid access to packet');
+  await expect(shell.screen()).toContainText('udp->dest');
+
+  const exercise = exercisePanel(page, 'verifier-fix', 'fix-and-attach');
+  await exercise.getByRole('checkbox', { name: 'Check as I type' }).uncheck();
+  await exercise.getByRole('button', { name: 'Check' }).click();
+  const loads = exercise.locator('[data-criterion="xdp_guard.c passes the verifier"]');
+  await expect(loads).toHaveAttribute('data-passed', 'false', { timeout: 30_000 });
+  await expect(loads).toContainText(/xdp_guard\.c:\d+: if \(udp->dest/);
+  await expect(loads).toContainText('data_end');
+});
+
 test('a quiz explains every answer and remembers it', async ({ page }) => {
   await page.goto('/learn/networking-101');
   const quiz = page.getByTestId('quiz-p1-quiz');
