@@ -22,3 +22,14 @@ export function inNamespaces(namespaces: readonly string[], command: string) {
   const values = namespaces.map((ns) => `"$(ip -n ${ns} ${command} 2>/dev/null || echo null)"`).join(' ');
   return `printf '{${fields}}' ${values}`;
 }
+
+// Network namespaces with loopback up and IPv6 off, for labs that count packets: with IPv6 on,
+// router and neighbour solicitations would move the counters too.
+export function quietNamespaces(...names: string[]) {
+  return sh`
+    for ns in ${names.join(' ')}; do
+      ip netns add $ns
+      ip netns exec $ns sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+      ip -n $ns link set lo up
+    done`;
+}

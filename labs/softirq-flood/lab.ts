@@ -1,4 +1,5 @@
 import { defineLab, json, sh, type CommandOutput } from '../define-lab.ts';
+import { quietNamespaces } from '../namespaces.ts';
 
 // Three namespaces, two cables into blue:
 //   attacker  eth0 10.0.1.1/24 ── veth-a 10.0.1.2/24 ─┐
@@ -116,11 +117,7 @@ export default defineLab({
   traces: ['softirq', 'drops'],
   // IPv6 is off so that blue's counters move only with the flood and the client's requests.
   setup: sh`
-    for ns in attacker client blue; do
-      ip netns add $ns
-      ip netns exec $ns sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-      ip -n $ns link set lo up
-    done
+    ${quietNamespaces('attacker', 'client', 'blue')}
     ip link add eth0 netns attacker type veth peer name veth-a netns blue
     ip link add eth0 netns client type veth peer name veth-c netns blue
     ip -n attacker addr add 10.0.1.1/24 dev eth0

@@ -1,4 +1,5 @@
 import { defineLab, json, sh, type CommandOutput } from '../define-lab.ts';
+import { quietNamespaces } from '../namespaces.ts';
 
 // Three namespaces, two cables into blue, one XDP program on both of blue's ends:
 //   attacker  eth0 10.0.1.1/24 ── veth-a 10.0.1.2/24 ─┐
@@ -140,11 +141,7 @@ export default defineLab({
   // IPv6 is off so that nothing but the checkers' IPv4 (and ARP, which the program lets through)
   // crosses the cables. The program is loaded once, pinned, and attached to both of blue's ends.
   setup: sh`
-    for ns in attacker friend blue; do
-      ip netns add $ns
-      ip netns exec $ns sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-      ip -n $ns link set lo up
-    done
+    ${quietNamespaces('attacker', 'friend', 'blue')}
     ip link add eth0 netns attacker type veth peer name veth-a netns blue
     ip link add eth0 netns friend type veth peer name veth-f netns blue
     ip -n attacker addr add ${ATTACKER}/24 dev eth0

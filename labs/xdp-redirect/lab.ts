@@ -1,4 +1,5 @@
 import { defineLab, json, sh, type CommandOutput } from '../define-lab.ts';
+import { quietNamespaces } from '../namespaces.ts';
 
 // Three namespaces on one subnet, the switch in the middle with a port towards each host:
 //   left  eth0 10.0.0.1/24 ── port-left ┐
@@ -195,11 +196,7 @@ export default defineLab({
   hosts: ['left', 'switch', 'right'],
   files: true,
   setup: sh`
-    for ns in left right switch; do
-      ip netns add $ns
-      ip netns exec $ns sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-      ip -n $ns link set lo up
-    done
+    ${quietNamespaces('left', 'right', 'switch')}
     ip link add eth0 netns left type veth peer name port-left netns switch
     ip link add eth0 netns right type veth peer name port-right netns switch
     ip -n left addr add 10.0.0.1/24 dev eth0
@@ -284,6 +281,8 @@ export default defineLab({
         ip netns exec switch bpftool map update pinned ${MAP} key $left 0 0 0 value $right 0 0 0
         ip netns exec switch bpftool map update pinned ${MAP} key $right 0 0 0 value $left 0 0 0
         bpftool map dump pinned ${MAP} | grep -v 'no entry'
+        # The first ARP exchange can take a moment on a busy machine: wait for one reply (5 s at most).
+        ip netns exec left ping -c 1 -w 5 10.0.0.2 >/dev/null
         ip netns exec left ping -c 3 -i 0.2 10.0.0.2
         ip netns exec switch ethtool -S port-left | grep xdp_redirect`,
     },
