@@ -1,6 +1,7 @@
 import type { MDXComponents } from 'mdx/types';
 import Callout from './components/Callout';
 import CodeBlock from './components/CodeBlock';
+import Counters from './components/Counters';
 import Exercise from './components/Exercise';
 import Figure from './components/Figure';
 import Lab from './components/Lab';
@@ -11,6 +12,7 @@ const components: MDXComponents = {
   Callout,
   Figure,
   Lab,
+  Counters,
   Exercise,
   Quiz,
   pre: CodeBlock,

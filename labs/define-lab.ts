@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CounterSpecSchema, type CounterSpec } from './counters.ts';
 import { TRACES, type TraceName } from './traces.ts';
 
 // How a course author writes a lab. A lab is data: the grader, the page and the self-test all
@@ -51,6 +52,8 @@ export interface Lab {
   files?: boolean;
   // What `lab trace` offers in this lab.
   traces?: TraceName[];
+  // The kernel counters a <Counters> panel beside the lab shows live (labs/counters.ts).
+  counters?: CounterSpec[];
   exercises: Exercise[];
 }
 
@@ -111,6 +114,7 @@ export const LabSchema = z.strictObject({
   setup: z.string().optional(),
   files: z.boolean().optional(),
   traces: z.array(z.enum(Object.keys(TRACES) as [TraceName, ...TraceName[]])).optional(),
+  counters: z.array(CounterSpecSchema).min(1).optional(),
   exercises: z.array(ExerciseSchema).min(1),
 });
 

@@ -6,6 +6,9 @@
 //   - keystroke echo round trip, p50
 //   - memory per idle sandbox and 100 idle sandboxes at once, the 101st refused, teardown time
 //   - check latency of a three-criterion exercise, p50/p95
+//   - CPU per sandbox whose live counters a page watches, against the same sandbox unwatched
+// `npm run bench -- <figure>…` measures only the figures named (the functions below), without the
+// build, on the site as last built.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -33,6 +36,7 @@ const percentile = (samples: number[], p: number) => {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 };
 const ms = (value: number) => `${value.toFixed(1)} ms`;
+const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 const report = (label: string, value: string, target = '') => console.log(`${label.padEnd(52)} ${value.padEnd(26)} ${target && `target ${target}`}`);
 
@@ -51,24 +55,26 @@ function firstOutput(ws: WebSocket) {
   });
 }
 
+const FIGURES = { firstLoadJavaScript, startToPrompt, isolationCost, keystrokeEcho, checkLatency, countersCost, idleSandboxes };
+const chosen = process.argv.slice(2);
+const unknown = chosen.filter((name) => !(name in FIGURES));
+if (unknown.length) throw new Error(`no figure called ${unknown.join(', ')}: choose among ${Object.keys(FIGURES).join(', ')}`);
+
 console.log('wirelab bench — this machine:', `${os.cpus().length} cores, ${mib(os.totalmem())} RAM, kernel ${os.release()}\n`);
 
-// A cold build: without Next's cache, as on a fresh clone.
-fs.rmSync(path.join(ROOT, '.next', 'cache'), { recursive: true, force: true });
-const buildStarted = performance.now();
-const build = spawnSync('npx', ['next', 'build'], { cwd: ROOT, encoding: 'utf8' });
-if (build.status !== 0) throw new Error(`next build failed:\n${build.stdout}\n${build.stderr}`);
-report('production build (next build, no cache)', `${((performance.now() - buildStarted) / 1000).toFixed(1)} s`);
+if (chosen.length === 0) {
+  // A cold build: without Next's cache, as on a fresh clone.
+  fs.rmSync(path.join(ROOT, '.next', 'cache'), { recursive: true, force: true });
+  const buildStarted = performance.now();
+  const build = spawnSync('npx', ['next', 'build'], { cwd: ROOT, encoding: 'utf8' });
+  if (build.status !== 0) throw new Error(`next build failed:\n${build.stdout}\n${build.stderr}`);
+  report('production build (next build, no cache)', `${((performance.now() - buildStarted) / 1000).toFixed(1)} s`);
+}
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wirelab-bench-'));
 const server = await startServer({ port: PORT, dataDir, stateDir: STATE_DIR });
 try {
-  await firstLoadJavaScript();
-  await startToPrompt();
-  await isolationCost();
-  await keystrokeEcho();
-  await checkLatency();
-  await idleSandboxes();
+  for (const [name, measure] of Object.entries(FIGURES)) if (chosen.length === 0 || chosen.includes(name)) await measure();
 } finally {
   await server.stop();
   fs.rmSync(dataDir, { recursive: true, force: true });
@@ -316,6 +322,85 @@ async function checkLatency() {
   report(`${label}, p50`, ms(percentile(samples, 50)), '≤ 300 ms');
   report(`${label}, p95`, ms(percentile(samples, 95)));
   await learner.request('DELETE', `/api/labs/${labId}/session`);
+}
+
+// What a page watching a lab's live counters costs the machine, per sandbox: the sandbox's own CPU
+// (its cgroup: the reader and the probes it runs each second) and the host's (the server, and the
+// runc client that carries the reader's output), over 10 s windows, watched by one page and not
+// watched, taken in turns three times (the server's own background work is noise at this scale;
+// the median of each keeps it out), then once with five pages of the learner sharing the reader.
+async function countersCost() {
+  const WINDOW_MS = 10_000;
+  const READER_GRACE_MS = 6000;
+  const learner = new Learner(server.url);
+  const { body } = await learner.request('POST', '/api/labs/rx-path/session');
+  const counters = `/api/labs/rx-path/counters?session=${body.session.id}`;
+  const sandboxId = fs.readdirSync(path.join(STATE_DIR, 'sandboxes'))[0];
+  const sandboxCpu = () => Number(fs.readFileSync(`/sys/fs/cgroup/cpuacct/wirelab/${sandboxId}/cpuacct.usage`, 'utf8'));
+  // Nanoseconds on CPU of each thread of the server's process tree on the host, but the sandbox's
+  // own processes (its cgroup counts those); schedstat counts in ns where utime counts in 10 ms ticks.
+  const hostCpu = () => {
+    const threads = (pid: number) => fs.readdirSync(`/proc/${pid}/task`);
+    const tree = (pid: number): number[] => [
+      pid,
+      ...threads(pid).flatMap((tid) => fs.readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean).map(Number).flatMap(tree)),
+    ];
+    const nanoseconds = new Map<string, number>();
+    for (const pid of tree(server.process.pid!)) {
+      try {
+        if (fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8').includes(sandboxId)) continue;
+        for (const tid of threads(pid)) nanoseconds.set(`${pid}/${tid}`, Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]));
+      } catch {
+        // gone meanwhile
+      }
+    }
+    return nanoseconds;
+  };
+  // CPU milliseconds per second over one window, in the sandbox and on the host.
+  const measure = async () => {
+    const [sandboxBefore, hostBefore] = [sandboxCpu(), hostCpu()];
+    await sleep(WINDOW_MS);
+    const [sandboxAfter, hostAfter] = [sandboxCpu(), hostCpu()];
+    const host = [...hostAfter].reduce((sum, [thread, spent]) => sum + spent - (hostBefore.get(thread) ?? 0), 0);
+    const perSecond = (nanoseconds: number) => nanoseconds / 1e6 / (WINDOW_MS / 1000);
+    return { sandbox: perSecond(sandboxAfter - sandboxBefore), host: perSecond(host) };
+  };
+  const median = (windows: { sandbox: number; host: number }[]) => ({
+    sandbox: percentile(windows.map((window) => window.sandbox), 50),
+    host: percentile(windows.map((window) => window.host), 50),
+  });
+  const describe = ({ sandbox, host }: { sandbox: number; host: number }) => `${(sandbox + host).toFixed(1)} ms/s (${ms(sandbox)} + ${ms(host)})`;
+  const watch = async () => {
+    const page = await learner.subscribe(counters);
+    await page.until((event) => event.event === 'message');
+    return page;
+  };
+
+  const unwatched = [];
+  const watched = [];
+  const firstSample = [];
+  await sleep(READER_GRACE_MS);
+  for (let round = 0; round < 3; round++) {
+    unwatched.push(await measure());
+    const started = performance.now();
+    const page = await watch();
+    firstSample.push(performance.now() - started);
+    watched.push(await measure());
+    await page.close();
+    await sleep(READER_GRACE_MS);
+  }
+  const pages = [];
+  for (let tab = 0; tab < 5; tab++) pages.push(await watch());
+  const fivePages = await measure();
+  await Promise.all(pages.map((page) => page.close()));
+  await learner.request('DELETE', '/api/labs/rx-path/session');
+
+  const [idle, one] = [median(unwatched), median(watched)];
+  report('live counters: subscribe → first sample, p50 (rx-path)', ms(percentile(firstSample, 50)));
+  report('CPU of an rx-path sandbox, unwatched (sandbox + host)', describe(idle));
+  report('CPU of that sandbox, counters watched by 1 page', describe(one));
+  report('CPU of that sandbox, counters watched by 5 pages', describe(fivePages));
+  report('CPU per watched sandbox (1 page − unwatched)', `${(one.sandbox + one.host - idle.sandbox - idle.host).toFixed(1)} ms/s of a core`);
 }
 
 async function idleSandboxes() {

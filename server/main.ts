@@ -4,6 +4,7 @@ import next from 'next';
 import { labs } from '../labs/index.ts';
 import { Checking } from './checking.ts';
 import { loadConfig } from './config.ts';
+import { Counters } from './counters.ts';
 import { openDatabase } from './db/database.ts';
 import { ProgressStore } from './db/progress.ts';
 import { SessionRecords } from './db/session-records.ts';
@@ -42,9 +43,14 @@ if (config.isolation === 'host-root') {
 const grader = new Grader(engine, config.gradingConcurrency);
 const checking = new Checking(grader, progress);
 const tracer = new Tracer(config.tracingConcurrency);
-const sessions = new Sessions(engine, new SessionRecords(db), config, labs, (session) =>
-  serveLabCommand({ sandbox: session.sandbox, lab: session.lab, engine, tracer, check: (exercise) => checking.check(session, exercise, 'terminal') }),
-);
+const counters = new Counters(engine);
+const sessions = new Sessions(engine, new SessionRecords(db), config, labs, (session) => {
+  const stopLabCommand = serveLabCommand({ sandbox: session.sandbox, lab: session.lab, engine, tracer, check: (exercise) => checking.check(session, exercise, 'terminal') });
+  return () => {
+    stopLabCommand();
+    counters.stop(session.id, 'The lab\'s sandbox ended.');
+  };
+});
 applyHostSysctls();
 
 const { adopted, swept } = await sessions.recover();
@@ -58,7 +64,7 @@ const kernelSupport = await probeKernelFeatures(engine).catch((error: unknown) =
 });
 const missingFeatures = kernelSupport ? [...kernelSupport].filter(([, available]) => !available).map(([feature]) => feature) : [];
 if (missingFeatures.length) console.log(`wirelab: this kernel lacks ${missingFeatures.join(', ')}; labs that need them say so on their page`);
-const api = { sessions, checking, progress, kernelSupport, engine, tracer };
+const api = { sessions, checking, progress, kernelSupport, engine, tracer, counters };
 
 const nextApp = next({ dev, dir: projectRoot, hostname: config.host, port: config.port });
 const handlePage = nextApp.getRequestHandler();

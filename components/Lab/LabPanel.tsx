@@ -5,6 +5,7 @@ import Terminal from '../Terminal';
 import type { ConnectionState } from '../Terminal/TerminalView';
 import { labApi, type LabSession } from './api';
 import styles from './Lab.module.css';
+import { announceLabSession } from './session-change';
 import TracePanel, { type TraceOffer } from './TracePanel';
 
 type Phase =
@@ -33,6 +34,11 @@ export default function LabPanel({ labId, title, hosts, traces }: { labId: strin
       (error: Error) => setPhase({ name: 'error', message: error.message }),
     );
   }, [labId]);
+
+  const sessionId = phase.name === 'ready' ? phase.session.id : null;
+  useEffect(() => {
+    if (phase.name !== 'loading' && phase.name !== 'starting') announceLabSession(labId, sessionId);
+  }, [labId, phase.name, sessionId]);
 
   const run = useCallback(
     async (action: 'start' | 'reset') => {

@@ -21,6 +21,12 @@ export default defineLab({
   hosts: ['red', 'blue'],
   files: true,
   traces: ['receive'],
+  // What send-pings moves: blue's veth-b receives what red's veth-r sends, and a CPU processes it.
+  counters: [
+    { kind: 'link', namespace: 'blue', device: 'veth-b' },
+    { kind: 'link', namespace: 'red', device: 'veth-r' },
+    { kind: 'softnet', columns: ['processed'] },
+  ],
   // IPv6 is off so that no router or neighbour solicitation slips into the count.
   setup: sh`
     ${redAndBlue}

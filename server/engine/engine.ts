@@ -1,3 +1,4 @@
+import type { Readable, Writable } from 'node:stream';
 import type { IPty } from 'node-pty';
 
 // The seam between wirelab and whatever runs sandboxes. The default engine drives runc on this
@@ -31,6 +32,18 @@ export interface ExecResult {
   durationMs: number;
 }
 
+// A command left running in a sandbox that talks with the server over its stdin and stdout while it
+// runs (the live counters' reader, server/counters.ts).
+export interface SandboxProcess {
+  stdin: Writable;
+  stdout: Readable;
+  // Resolves with the exit code once the command has ended; rejects with SandboxGoneError if the
+  // sandbox was not running.
+  exited: Promise<number | null>;
+  // Ends the command and whatever it started, in the sandbox.
+  stop(): void;
+}
+
 export interface TtyOptions {
   cols: number;
   rows: number;
@@ -41,6 +54,9 @@ export interface Engine {
   create(labels: Labels): Promise<Sandbox>;
   exec(sandboxId: string, command: string[], options: ExecOptions): Promise<ExecResult>;
   attachTty(sandboxId: string, command: string[], options: TtyOptions): IPty;
+  // Like exec, but the output is read as it comes; the command lives until it ends, is stopped, or
+  // reaches `timeoutMs`.
+  spawn(sandboxId: string, command: string[], options: { timeoutMs: number }): SandboxProcess;
   copyIn(sandboxId: string, hostDir: string, sandboxDir: string): Promise<void>;
   destroy(sandboxId: string): Promise<void>;
   // Every sandbox this engine has on the machine, including stopped or half-made ones.

@@ -5,7 +5,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import * as pty from 'node-pty';
-import type { Engine, ExecOptions, ExecResult, Labels, Sandbox, TtyOptions } from './engine.ts';
+import type { Engine, ExecOptions, ExecResult, Labels, Sandbox, SandboxProcess, TtyOptions } from './engine.ts';
 import { SandboxGoneError } from './engine.ts';
 import { nativeHelpers } from './native.ts';
 import { sandboxSpec, type IdRange, type Isolation, type SandboxLimits } from './oci-spec.ts';
@@ -98,12 +98,8 @@ export class RuncEngine implements Engine {
 
   exec(sandboxId: string, command: string[], options: ExecOptions): Promise<ExecResult> {
     const started = performance.now();
-    const seconds = Math.max(1, Math.ceil(options.timeoutMs / 1000));
-    // `timeout` runs inside the sandbox and kills the command's whole process group there:
-    // killing the runc client alone would leave the command running in the sandbox.
-    const args = ['--root', this.runcRoot, 'exec', sandboxId, 'timeout', '-s', 'KILL', String(seconds), ...command];
     return new Promise((resolve, reject) => {
-      const child = spawn('runc', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+      const { child, seconds } = this.execInSandbox(sandboxId, command, options.timeoutMs);
       const stdout = new CappedBuffer(options.maxOutputBytes);
       const stderr = new CappedBuffer(options.maxOutputBytes);
       let timedOut = false;
@@ -122,7 +118,7 @@ export class RuncEngine implements Engine {
       child.on('close', (code) => {
         clearTimeout(killer);
         const err = stderr.text();
-        if (code !== 0 && /container .* does not exist|container not running|cannot exec in a stopped/.test(err)) {
+        if (sandboxWasGone(code, err)) {
           reject(new SandboxGoneError(sandboxId));
           return;
         }
@@ -138,6 +134,30 @@ export class RuncEngine implements Engine {
         });
       });
     });
+  }
+
+  spawn(sandboxId: string, command: string[], options: { timeoutMs: number }): SandboxProcess {
+    const { child } = this.execInSandbox(sandboxId, command, options.timeoutMs);
+    // Only runc's own complaint is needed from it (a sandbox that is gone).
+    const stderr = new CappedBuffer(4096);
+    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+    child.stdin.on('error', () => {});
+    const exited = new Promise<number | null>((resolve, reject) => {
+      child.on('error', reject);
+      child.on('close', (code) => (sandboxWasGone(code, stderr.text()) ? reject(new SandboxGoneError(sandboxId)) : resolve(code)));
+    });
+    return {
+      stdin: child.stdin,
+      stdout: child.stdout,
+      exited,
+      stop: () => {
+        // runc forwards the SIGTERM to `timeout`, which passes it to the command's whole process
+        // group in the sandbox; SIGKILL, which runc cannot forward, only if the client hangs.
+        child.stdin.end();
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), EXEC_KILL_GRACE_MS).unref();
+      },
+    };
   }
 
   attachTty(sandboxId: string, command: string[], options: TtyOptions) {
@@ -220,6 +240,15 @@ export class RuncEngine implements Engine {
     }
   }
 
+  // `runc exec` of a command bounded in time. `timeout` runs inside the sandbox and kills the
+  // command's whole process group there: killing the runc client alone would leave the command
+  // running in the sandbox.
+  private execInSandbox(sandboxId: string, command: string[], timeoutMs: number) {
+    const seconds = Math.max(1, Math.ceil(timeoutMs / 1000));
+    const args = ['--root', this.runcRoot, 'exec', sandboxId, 'timeout', '-s', 'KILL', String(seconds), ...command];
+    return { child: spawn('runc', args, { stdio: ['pipe', 'pipe', 'pipe'] }), seconds };
+  }
+
   private async initPid(sandboxId: string) {
     const state = await run('runc', ['--root', this.runcRoot, 'state', sandboxId]).catch(() => {
       throw new SandboxGoneError(sandboxId);
@@ -287,6 +316,11 @@ async function unmount(mountPoint: string) {
     // Something still holds it (a process caught mid-exit): detach it now; the kernel frees it when released.
     await run('umount', ['--lazy', mountPoint]);
   }
+}
+
+// runc 1.1 says "exec failed: container does not exist" for a deleted sandbox.
+function sandboxWasGone(exitCode: number | null, stderr: string) {
+  return exitCode !== 0 && /container (.* )?does not exist|container not running|cannot exec in a stopped/.test(stderr);
 }
 
 function describeFailure(error: unknown) {

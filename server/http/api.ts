@@ -3,11 +3,13 @@ import { z } from 'zod';
 import { findLab } from '../../labs/index.ts';
 import type { Lab } from '../../labs/define-lab.ts';
 import type { Checking } from '../checking.ts';
+import type { Counters } from '../counters.ts';
 import type { ProgressStore } from '../db/progress.ts';
 import { SandboxGoneError, type Engine } from '../engine/engine.ts';
 import { missingFeatures, type KernelSupport } from '../kernel-features.ts';
 import { CapacityError, ROOT_HOST, type Session, type Sessions } from '../sessions.ts';
 import { traceRequest, TraceRequestError, type Tracer } from '../tracing.ts';
+import { EventStream } from './event-stream.ts';
 import { HttpError, readJson, sendJson } from './json.ts';
 import { TextStream } from './text-stream.ts';
 
@@ -18,6 +20,7 @@ export interface ApiContext {
   kernelSupport: KernelSupport | null;
   engine: Engine;
   tracer: Tracer;
+  counters: Counters;
 }
 
 type Handler = (ctx: ApiContext, learnerId: string, params: Record<string, string>, req: IncomingMessage) => Promise<[number, unknown]>;
@@ -25,6 +28,8 @@ type Handler = (ctx: ApiContext, learnerId: string, params: Record<string, strin
 const CheckBody = z.strictObject({ trigger: z.enum(['button', 'live']).default('button') });
 const TraceBody = z.strictObject({ trace: z.string().max(32), seconds: z.number().int().optional() });
 const QuizAnswerBody = z.strictObject({ question: z.number().int().min(0).max(100), choice: z.number().int().min(0).max(20), correct: z.boolean() });
+// A page whose counters stream closed (the reader died, or the server restarted) asks again after this.
+const COUNTERS_RETRY_MS = 2000;
 
 const routes: [method: string, pattern: RegExp, handler: Handler][] = [
   ['GET', /^\/api\/health$/, async () => [200, { ok: true }]],
@@ -66,6 +71,27 @@ const routes: [method: string, pattern: RegExp, handler: Handler][] = [
     if (session) ctx.tracer.stop(session.sandbox.id);
     return [200, { stopped: true }];
   }],
+  // The <Counters> panel: the rates of the counters the lab names, read in the caller's own sandbox
+  // once a second, as Server-Sent Events. `?session=<id>` pins the sandbox the page is showing.
+  ['GET', /^\/api\/labs\/(?<lab>[^/]+)\/counters$/, async (ctx, learnerId, { lab: labId }, req) => {
+    const lab = labOrThrow(labId);
+    if (!lab.counters) throw new HttpError(404, `Lab "${lab.id}" shows no counters: add \`counters\` to labs/${lab.id}/lab.ts.`);
+    const session = ctx.sessions.find(learnerId, lab.id);
+    const pinned = new URL(req.url ?? '/', 'http://localhost').searchParams.get('session');
+    // The same answer whether the session does not exist or is someone else's: ids reveal nothing.
+    if (pinned !== null && pinned !== session?.id) throw new HttpError(404, 'No such lab session for you: start the lab again.');
+    if (!session) throw new HttpError(409, 'Start the lab first: the counters are read in your sandbox, and you have none for this lab.');
+    ctx.sessions.touch(session);
+    return [200, new EventStream(async (send, signal) => {
+      try {
+        return await ctx.counters.watch(session, send, signal);
+      } catch (error) {
+        if (!(error instanceof SandboxGoneError)) throw error;
+        await ctx.sessions.end(session, 'sandbox stopped unexpectedly');
+        return 'Your sandbox stopped (it may have run out of memory): start the lab again.';
+      }
+    }, COUNTERS_RETRY_MS)];
+  }],
   ['POST', /^\/api\/labs\/(?<lab>[^/]+)\/exercises\/(?<exercise>[^/]+)\/check$/, async (ctx, learnerId, params, req) => {
     const { trigger } = await readJson(req, CheckBody);
     const { lab, exercise } = exerciseOrThrow(params.lab, params.exercise);
@@ -103,7 +129,7 @@ export async function handleApi(ctx: ApiContext, learnerId: string, req: Incomin
     const params = Object.fromEntries(Object.entries(pathname.match(route[1])?.groups ?? {}).map(([k, v]) => [k, decodeURIComponent(v)]));
     ctx.progress.ensureLearner(learnerId);
     const [status, body] = await route[2](ctx, learnerId, params, req);
-    if (body instanceof TextStream) await body.send(res);
+    if (body instanceof TextStream || body instanceof EventStream) await body.send(res);
     else sendJson(res, status, body);
   } catch (error) {
     if (error instanceof HttpError) return sendJson(res, error.status, { error: error.message, ...error.extra });

@@ -81,9 +81,76 @@ export class Learner {
     return { status: response.status, body: (await response.json()) as T };
   }
 
+  // A stream of Server-Sent Events, as a page's EventSource opens it (GET, the learner's cookie).
+  async subscribe(pathname: string) {
+    const stop = new AbortController();
+    const response = await fetch(this.baseUrl + pathname, { headers: this.cookie ? { cookie: this.cookie } : {}, signal: stop.signal });
+    if (!response.ok || !response.body) throw new Error(`GET ${pathname} answered ${response.status}: ${await response.text()}`);
+    return new Subscription(response.body, stop);
+  }
+
   terminal(sessionId: string, host = 'lab', headers: Record<string, string> = {}) {
     const url = `${this.baseUrl.replace('http', 'ws')}/api/sessions/${sessionId}/tty?host=${host}&cols=100&rows=30`;
     return new WebSocket(url, { headers: { origin: this.baseUrl, cookie: this.cookie, ...headers } });
+  }
+}
+
+export interface ServerEvent {
+  event: string;
+  data: any;
+}
+
+// The events of one text/event-stream response, kept as they arrive.
+export class Subscription {
+  readonly received: ServerEvent[] = [];
+  // Resolves when the stream ends: the server closed it, or close() did.
+  readonly closed: Promise<void>;
+  private readonly waiters = new Set<() => void>();
+
+  constructor(body: ReadableStream<Uint8Array>, private readonly stop: AbortController) {
+    this.closed = this.read(body);
+  }
+
+  // The first event, among those received and those to come, that matches; rejects after a timeout.
+  until(matches: (event: ServerEvent) => boolean, timeoutMs = 15_000): Promise<ServerEvent> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const found = this.received.find(matches);
+        if (!found) return;
+        this.waiters.delete(check);
+        clearTimeout(timer);
+        resolve(found);
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(check);
+        reject(new Error(`no matching event within ${timeoutMs} ms; received ${JSON.stringify(this.received.slice(-3))}`));
+      }, timeoutMs);
+      this.waiters.add(check);
+      check();
+    });
+  }
+
+  close() {
+    this.stop.abort();
+    return this.closed;
+  }
+
+  private async read(body: ReadableStream<Uint8Array>) {
+    const decoder = new TextDecoder();
+    let text = '';
+    try {
+      for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+        text += decoder.decode(chunk, { stream: true });
+        for (let end = text.indexOf('\n\n'); end >= 0; end = text.indexOf('\n\n')) {
+          const fields = Object.fromEntries(text.slice(0, end).split('\n').map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1).trim()]));
+          text = text.slice(end + 2);
+          if (fields.data !== undefined) this.received.push({ event: fields.event ?? 'message', data: JSON.parse(fields.data) });
+        }
+        for (const waiter of [...this.waiters]) waiter();
+      }
+    } catch {
+      // Aborted by close(), or the connection dropped: either way the stream is over.
+    }
   }
 }
 

@@ -1,0 +1,16 @@
+// The lab panel got a sandbox, or lost it (started, reset, ended, found gone): the counters panel
+// beside it follows this, so it watches the same sandbox the terminal shows.
+const EVENT = 'wirelab:lab-session';
+
+export function announceLabSession(labId: string, sessionId: string | null) {
+  window.dispatchEvent(new CustomEvent(EVENT, { detail: { labId, sessionId } }));
+}
+
+export function onLabSession(labId: string, listener: (sessionId: string | null) => void) {
+  const handler = (event: Event) => {
+    const { detail } = event as CustomEvent<{ labId: string; sessionId: string | null }>;
+    if (detail.labId === labId) listener(detail.sessionId);
+  };
+  window.addEventListener(EVENT, handler);
+  return () => window.removeEventListener(EVENT, handler);
+}
