@@ -91,6 +91,20 @@ test('Part 2: the page traces the learner\'s sandbox, and Stop still shows the c
   await expect(trace.getByRole('button', { name: 'Run trace' })).toBeVisible();
 });
 
+test('Part 3: shaping a flow as a learner, the live counters show the qdisc dropping, and Check agrees', async ({ page, shell }) => {
+  await openLab(page, shell, 'bottlenecks', 'shaping-tbf');
+  const counters = page.locator('[data-counters="shaping-tbf"]');
+  await expect(counters).toHaveAttribute('data-phase', 'live', { timeout: 20_000 });
+  const exercise = exercisePanel(page, 'shaping-tbf', 'shape-red');
+  await exercise.getByRole('checkbox', { name: 'Check as I type' }).uncheck();
+
+  // The solution shapes veth-r and sends a one-second flood through it: the panel must see the drops.
+  await shell.type(solutionOf('shaping-tbf', 'shape-red'));
+  await expect(counters.locator('[data-series="dropped"]').first()).toHaveAttribute('data-rate', /[1-9]/, { timeout: 30_000 });
+  await exercise.getByRole('button', { name: 'Check' }).click();
+  await expect(exercise.getByTestId('exercise-complete')).toBeVisible({ timeout: 30_000 });
+});
+
 test('Part 4: a program the verifier refuses is explained, with its C line, in the terminal and under Check', async ({ page, shell }) => {
   await openLab(page, shell, 'xdp-and-ebpf', 'verifier-fix');
   await shell.run('clear; lab explain xdp_guard.c', 'The verifier refused the program at xdp_guard.c:');

@@ -45,13 +45,15 @@ export class Shell {
     return this.page.getByTestId(`terminal-${host}`);
   }
 
-  async startLab() {
-    await this.page.getByRole('button', { name: 'Start lab' }).click();
+  async startLab(labId: string) {
+    await this.page.locator(`[data-lab="${labId}"]`).getByRole('button', { name: 'Start lab' }).click();
     await this.waitForPrompt();
   }
 
   async waitForPrompt(host = 'lab') {
-    await expect(this.page.getByRole('status').first()).toHaveText('Ready', { timeout: 30_000 });
+    // The status of the lab that holds this terminal: a chapter has other labs and counters panels.
+    const lab = this.page.locator('section[data-lab]', { has: this.screen(host) });
+    await expect(lab.getByRole('status').first()).toHaveText('Ready', { timeout: 30_000 });
     await expect(this.screen(host)).toContainText('#', { timeout: 30_000 });
   }
 

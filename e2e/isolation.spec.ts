@@ -21,7 +21,7 @@ async function learnerWithLab(browser: Browser, baseURL: string) {
   await lab.scrollIntoViewIfNeeded();
   // "unavailable" here means the server found its kernel (as seen from a sandbox) unable to run the lab.
   await expect(lab, 'the lab can start on this server').toHaveAttribute('data-phase', 'idle');
-  await shell.startLab();
+  await shell.startLab(LAB);
   return { context, shell, lab, received: () => received };
 }
 

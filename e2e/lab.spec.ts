@@ -4,7 +4,7 @@ test('a lab gives a real root shell that outlives a reload, one tab per host, an
   await page.goto('/learn/orientation');
   const lab = page.locator('[data-lab="orientation"]');
   await lab.scrollIntoViewIfNeeded();
-  await shell.startLab();
+  await shell.startLab('orientation');
 
   await shell.run('ip -br link', 'lo ');
   // The file holds 42, which the typed command does not show: only the real shell can print it.

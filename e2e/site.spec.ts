@@ -57,9 +57,9 @@ test('previous/next and the sidebar move between parts', async ({ page }) => {
   await page.getByRole('navigation', { name: 'Previous and next part' }).getByRole('link', { name: /Part 0/ }).click();
   await expect(page).toHaveURL(/\/learn\/orientation$/);
   const sidebar = page.getByRole('navigation', { name: 'Course' });
-  await sidebar.getByRole('link', { name: /XDP and eBPF/ }).click();
-  await expect(page).toHaveURL(/\/learn\/xdp-and-ebpf$/);
-  await expect(sidebar.locator('[aria-current="page"]')).toContainText('XDP and eBPF');
+  await sidebar.getByRole('link', { name: /IPsec VPC/ }).click();
+  await expect(page).toHaveURL(/\/learn\/ipsec-vpc$/);
+  await expect(sidebar.locator('[aria-current="page"]')).toContainText('IPsec VPC');
   await expect(page.getByTestId('in-preparation')).toBeVisible();
 });
 

@@ -53,6 +53,10 @@ export default defineLab({
   title: 'GRO: fewer, bigger packets',
   requires: ['netns', 'veth'],
   hosts: ['red', 'blue'],
+  counters: [
+    { kind: 'link', namespace: 'blue', device: 'veth-b', stats: ['rx_packets', 'rx_bytes'] },
+    { kind: 'link', namespace: 'red', device: 'veth-r', stats: ['tx_packets', 'tx_bytes'] },
+  ],
   setup: redAndBlue,
   exercises: [
     {

@@ -33,6 +33,10 @@ export default defineLab({
   title: 'Hello, XDP',
   requires: ['netns', 'veth', 'xdp', 'bpf'],
   hosts: ['red', 'blue'],
+  counters: [
+    { kind: 'link', namespace: 'blue', device: 'veth-b' },
+    { kind: 'xdp', namespace: 'blue', device: 'veth-b' },
+  ],
   files: true,
   setup: redAndBlue,
   exercises: [

@@ -77,6 +77,10 @@ export default defineLab({
   title: 'Threaded NAPI and busy polling',
   requires: ['netns', 'veth'],
   hosts: ['red', 'blue'],
+  counters: [
+    { kind: 'snmp', namespace: 'blue', names: ['TcpExtBusyPollRxPackets'] },
+    { kind: 'link', namespace: 'blue', device: 'veth-b' },
+  ],
   files: true,
   setup: sh`
     ${redAndBlue}

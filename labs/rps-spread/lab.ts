@@ -48,6 +48,10 @@ export default defineLab({
   title: 'Spread receive work with RPS',
   requires: ['netns', 'veth'],
   hosts: ['red', 'blue'],
+  counters: [
+    { kind: 'softnet', columns: ['processed', 'received_rps'] },
+    { kind: 'link', namespace: 'blue', device: 'veth-b' },
+  ],
   // red and blue as in labs/namespaces.ts, but the veth pair has four queues each way.
   setup: sh`
     ip netns add red

@@ -76,6 +76,10 @@ export default defineLab({
   title: 'Shape a flow and count what it drops',
   requires: ['netns', 'veth'],
   hosts: ['red', 'blue'],
+  counters: [
+    { kind: 'qdisc', namespace: 'red', device: 'veth-r' },
+    { kind: 'link', namespace: 'blue', device: 'veth-b', stats: ['rx_packets', 'rx_bytes'] },
+  ],
   setup: redAndBlue,
   exercises: [
     {

@@ -113,6 +113,11 @@ export default defineLab({
   title: 'SoftIRQ hell, then drop it early',
   requires: ['netns', 'veth', 'nftables'],
   hosts: ['attacker', 'client', 'blue'],
+  counters: [
+    { kind: 'link', namespace: 'blue', device: 'veth-a', stats: ['rx_packets', 'rx_dropped'] },
+    { kind: 'snmp', namespace: 'blue', names: ['IpInReceives', 'UdpNoPorts'] },
+    { kind: 'softnet', columns: ['processed', 'dropped', 'time_squeeze'] },
+  ],
   files: true,
   traces: ['softirq', 'drops'],
   // IPv6 is off so that blue's counters move only with the flood and the client's requests.

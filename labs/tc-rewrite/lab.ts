@@ -209,6 +209,9 @@ export default defineLab({
   title: 'Rewrite at tc',
   requires: ['netns', 'veth', 'tc-bpf', 'bpf'],
   hosts: ['red', 'blue'],
+  counters: [
+    { kind: 'snmp', namespace: 'blue', names: ['UdpInDatagrams', 'UdpNoPorts', 'UdpInCsumErrors'] },
+  ],
   files: true,
   // Two receivers in blue, one per port, that append what they get to a file the learner can
   // watch. The checker brings its own receivers and never writes to these files.

@@ -137,6 +137,10 @@ export default defineLab({
   title: 'A block list from userspace',
   requires: ['netns', 'veth', 'xdp', 'bpf'],
   hosts: ['attacker', 'friend', 'blue'],
+  counters: [
+    { kind: 'xdp', namespace: 'blue', device: 'veth-a' },
+    { kind: 'xdp', namespace: 'blue', device: 'veth-f' },
+  ],
   files: true,
   // IPv6 is off so that nothing but the checkers' IPv4 (and ARP, which the program lets through)
   // crosses the cables. The program is loaded once, pinned, and attached to both of blue's ends.

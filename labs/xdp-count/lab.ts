@@ -132,6 +132,10 @@ export default defineLab({
   title: 'Count with a map',
   requires: ['netns', 'veth', 'xdp', 'bpf'],
   hosts: ['red', 'blue'],
+  counters: [
+    { kind: 'link', namespace: 'blue', device: 'veth-b', stats: ['rx_packets'] },
+    { kind: 'xdp', namespace: 'blue', device: 'veth-b' },
+  ],
   files: true,
   // IPv6 is off so that red and blue send each other IPv4 and ARP only: ARP is not IP, so the
   // counters move with the checker's traffic and nothing else.

@@ -194,6 +194,10 @@ export default defineLab({
   title: 'Redirect between two ports',
   requires: ['netns', 'veth', 'xdp', 'bpf'],
   hosts: ['left', 'switch', 'right'],
+  counters: [
+    { kind: 'xdp', namespace: 'switch', device: 'port-left' },
+    { kind: 'xdp', namespace: 'switch', device: 'port-right' },
+  ],
   files: true,
   setup: sh`
     ${quietNamespaces('left', 'right', 'switch')}

@@ -86,6 +86,10 @@ export default defineLab({
   title: 'Bounce with XDP_TX',
   requires: ['netns', 'veth', 'xdp', 'bpf'],
   hosts: ['red', 'blue'],
+  counters: [
+    { kind: 'xdp', namespace: 'blue', device: 'veth-b' },
+    { kind: 'snmp', namespace: 'blue', names: ['IcmpInEchos'] },
+  ],
   files: true,
   setup: sh`
     for ns in red blue; do
