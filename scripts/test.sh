@@ -9,11 +9,18 @@ trap 'rm -rf "$logs"' EXIT
 
 npx next build || { echo "tests: 0 passed, 1 failed (the site does not build)"; exit 1; }
 
+# Each suite has a deadline, so that one that hangs (a server a failed test never stopped) is named
+# and the others still run, instead of the whole run waiting for CI's limit.
+suite() {
+  local name=$1 minutes=$2; shift 2
+  timeout --kill-after=30 "${minutes}m" "$@" 2>&1 | tee "$logs/$name"
+  [ "${PIPESTATUS[0]}" -eq 124 ] && echo "$name tests did not finish within $minutes minutes: they hang" | tee -a "$logs/$name"
+}
 # Node 20 takes no glob for --test: the shell lists the files.
 mapfile -t unit_tests < <(find test -name '*.test.ts' | sort)
-node --import tsx --test --test-concurrency=1 --test-reporter=spec "${unit_tests[@]}" 2>&1 | tee "$logs/unit"
-node --import tsx scripts/test-labs.ts 2>&1 | tee "$logs/labs"
-PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npx playwright test 2>&1 | tee "$logs/e2e"
+suite unit 20 node --import tsx --test --test-concurrency=1 --test-reporter=spec "${unit_tests[@]}"
+suite labs 15 node --import tsx scripts/test-labs.ts
+PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 suite e2e 20 npx playwright test
 
 count() { grep -Eo "$2" "$1" | grep -Eo '[0-9]+' | tail -n 1; }
 unit_passed=$(count "$logs/unit" 'ℹ pass [0-9]+'); unit_failed=$(count "$logs/unit" 'ℹ fail [0-9]+')

@@ -25,6 +25,10 @@ export function realEngine(options: { stateDir?: string; isolation?: Isolation }
 
 export const EXEC = { timeoutMs: 20_000, maxOutputBytes: 1024 * 1024 };
 
+const hostNamespaces = () => (fs.existsSync('/run/netns') ? fs.readdirSync('/run/netns') : []);
+// The host may have named network namespaces of its own (any other tool's): only new ones are ours.
+const HOST_NAMESPACES_BEFORE = new Set(hostNamespaces());
+
 // What the machine still holds of these sandboxes: mounts, bundles, cgroups, processes, and the
 // host's named network namespaces (which a sandbox must never add to).
 export function leftovers(stateDir: string, sandboxIds: string[]) {
@@ -45,8 +49,8 @@ export function leftovers(stateDir: string, sandboxIds: string[]) {
       return false;
     }
   });
-  const hostNamespaces = fs.existsSync('/run/netns') ? fs.readdirSync('/run/netns') : [];
-  return { mounts, bundles, cgroups, processes, hostNamespaces };
+  const newHostNamespaces = hostNamespaces().filter((name) => !HOST_NAMESPACES_BEFORE.has(name));
+  return { mounts, bundles, cgroups, processes, hostNamespaces: newHostNamespaces };
 }
 
 export const NOTHING_LEFT = { mounts: [], bundles: [], cgroups: [], processes: [], hostNamespaces: [] };
