@@ -2,6 +2,7 @@ import { validateLab, type Lab } from './define-lab.ts';
 import bridgeSwitch from './bridge-switch/lab.ts';
 import groMerge from './gro-merge/lab.ts';
 import helloXdp from './hello-xdp/lab.ts';
+import kernelBypass from './kernel-bypass/lab.ts';
 import napiBusyPoll from './napi-busy-poll/lab.ts';
 import netnsVeth from './netns-veth/lab.ts';
 import orientation from './orientation/lab.ts';
@@ -27,7 +28,7 @@ const definitions: Lab[] = [
   netnsVeth, bridgeSwitch, router, tcpService,
   rxPath, udpOverflow, pcap,
   rpsSpread, groMerge, napiBusyPoll, shapingTbf, softirqFlood,
-  helloXdp, xdpCount, xdpBlocklist, xdpTxBounce, xdpRedirect, tcRewrite, verifierFix,
+  helloXdp, xdpCount, xdpBlocklist, xdpTxBounce, xdpRedirect, tcRewrite, verifierFix, kernelBypass,
 ];
 
 export const labs: ReadonlyMap<string, Lab> = new Map(
