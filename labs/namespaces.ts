@@ -33,3 +33,21 @@ export function quietNamespaces(...names: string[]) {
       ip -n $ns link set lo up
     done`;
 }
+
+// left (10.0.0.1/24) and right (10.0.0.2/24), one subnet, each cabled to a port of a switch
+// namespace (port-left, port-right) that has no bridge, no address and no routing: whatever
+// carries packets between the ports is the lab's subject. `hostFeatures` are ethtool -K settings
+// for the hosts' eth0, which the ways of forwarding need differently.
+export function hostsAroundASwitch(hostFeatures: string) {
+  return sh`
+    ${quietNamespaces('left', 'right', 'switch')}
+    ip link add eth0 netns left type veth peer name port-left netns switch
+    ip link add eth0 netns right type veth peer name port-right netns switch
+    ip -n left addr add 10.0.0.1/24 dev eth0
+    ip -n right addr add 10.0.0.2/24 dev eth0
+    for ns in left right; do
+      ip netns exec $ns ethtool -K eth0 ${hostFeatures} >/dev/null
+      ip -n $ns link set eth0 up
+    done
+    for port in port-left port-right; do ip -n switch link set $port up; done`;
+}

@@ -1,4 +1,5 @@
 import { defineLab, json, sh, type CommandOutput } from '../define-lab.ts';
+import { hostsAroundASwitch } from '../namespaces.ts';
 
 // Kernel bypass, compared: the two-port switch of xdp-redirect, with the forwarding done in userspace,
 // once by DPDK's testpmd and once by an AF_XDP program in C.
@@ -368,21 +369,7 @@ export default defineLab({
   // computed, and neither a packet socket (testpmd) nor an AF_XDP copy carries that note along, so
   // the receiver would find it wrong (TcpInCsumErrors). TSO off: testpmd's 2 KiB mbufs cannot hold
   // the 64 KiB segments a veth sends to a packet socket otherwise.
-  setup: sh`
-    for ns in left right switch; do
-      ip netns add $ns
-      ip netns exec $ns sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-      ip -n $ns link set lo up
-    done
-    ip link add eth0 netns left type veth peer name port-left netns switch
-    ip link add eth0 netns right type veth peer name port-right netns switch
-    ip -n left addr add 10.0.0.1/24 dev eth0
-    ip -n right addr add 10.0.0.2/24 dev eth0
-    for ns in left right; do
-      ip netns exec $ns ethtool -K eth0 tso off tx off >/dev/null
-      ip -n $ns link set eth0 up
-    done
-    for port in ${PORTS.join(' ')}; do ip -n switch link set $port up; done`,
+  setup: hostsAroundASwitch('tso off tx off'),
   counters: [
     { kind: 'link', namespace: 'switch', device: 'port-left' },
     { kind: 'link', namespace: 'switch', device: 'port-right' },

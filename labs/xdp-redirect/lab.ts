@@ -1,5 +1,5 @@
 import { defineLab, json, sh, type CommandOutput } from '../define-lab.ts';
-import { quietNamespaces } from '../namespaces.ts';
+import { hostsAroundASwitch } from '../namespaces.ts';
 
 // Three namespaces on one subnet, the switch in the middle with a port towards each host:
 //   left  eth0 10.0.0.1/24 ── port-left ┐
@@ -199,17 +199,7 @@ export default defineLab({
     { kind: 'xdp', namespace: 'switch', device: 'port-right' },
   ],
   files: true,
-  setup: sh`
-    ${quietNamespaces('left', 'right', 'switch')}
-    ip link add eth0 netns left type veth peer name port-left netns switch
-    ip link add eth0 netns right type veth peer name port-right netns switch
-    ip -n left addr add 10.0.0.1/24 dev eth0
-    ip -n right addr add 10.0.0.2/24 dev eth0
-    for ns in left right; do
-      ip netns exec $ns ethtool -K eth0 gro on tx off >/dev/null
-      ip -n $ns link set eth0 up
-    done
-    for port in ${PORTS.join(' ')}; do ip -n switch link set $port up; done`,
+  setup: hostsAroundASwitch('gro on tx off'),
   exercises: [
     {
       id: 'cross-connect',
