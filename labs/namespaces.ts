@@ -51,3 +51,18 @@ export function hostsAroundASwitch(hostFeatures: string) {
     done
     for port in port-left port-right; do ip -n switch link set $port up; done`;
 }
+
+// An attacker (10.0.1.1/24, cabled to blue's veth-a, 10.0.1.2) and a second host `peer`
+// (10.0.2.1/24, cabled to blue's `peerDevice`, 10.0.2.2), for labs that drop one and keep the other.
+export function attackerAndPeerIntoBlue(peer: string, peerDevice: string) {
+  return sh`
+    ${quietNamespaces('attacker', peer, 'blue')}
+    ip link add eth0 netns attacker type veth peer name veth-a netns blue
+    ip link add eth0 netns ${peer} type veth peer name ${peerDevice} netns blue
+    ip -n attacker addr add 10.0.1.1/24 dev eth0
+    ip -n ${peer} addr add 10.0.2.1/24 dev eth0
+    ip -n blue addr add 10.0.1.2/24 dev veth-a
+    ip -n blue addr add 10.0.2.2/24 dev ${peerDevice}
+    for ns in attacker ${peer}; do ip -n $ns link set eth0 up; done
+    for dev in veth-a ${peerDevice}; do ip -n blue link set $dev up; done`;
+}

@@ -1,5 +1,5 @@
 import { defineLab, json, sh, type CommandOutput } from '../define-lab.ts';
-import { quietNamespaces } from '../namespaces.ts';
+import { attackerAndPeerIntoBlue } from '../namespaces.ts';
 
 // Three namespaces, two cables into blue:
 //   attacker  eth0 10.0.1.1/24 ── veth-a 10.0.1.2/24 ─┐
@@ -122,15 +122,7 @@ export default defineLab({
   traces: ['softirq', 'drops'],
   // IPv6 is off so that blue's counters move only with the flood and the client's requests.
   setup: sh`
-    ${quietNamespaces('attacker', 'client', 'blue')}
-    ip link add eth0 netns attacker type veth peer name veth-a netns blue
-    ip link add eth0 netns client type veth peer name veth-c netns blue
-    ip -n attacker addr add 10.0.1.1/24 dev eth0
-    ip -n client addr add 10.0.2.1/24 dev eth0
-    ip -n blue addr add 10.0.1.2/24 dev veth-a
-    ip -n blue addr add 10.0.2.2/24 dev veth-c
-    for ns in attacker client; do ip -n $ns link set eth0 up; done
-    for dev in veth-a veth-c; do ip -n blue link set $dev up; done
+    ${attackerAndPeerIntoBlue('client', 'veth-c')}
     gcc -O2 -o /usr/local/bin/flood /root/flood.c
     ip netns exec blue setsid socat TCP-LISTEN:8080,fork,reuseaddr SYSTEM:'echo hello from blue' </dev/null >/dev/null 2>&1 &
     until ip netns exec blue ss -Htln 'sport = :8080' | grep -q .; do sleep 0.05; done`,

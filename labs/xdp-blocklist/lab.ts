@@ -1,5 +1,5 @@
 import { defineLab, json, sh, type CommandOutput } from '../define-lab.ts';
-import { quietNamespaces } from '../namespaces.ts';
+import { attackerAndPeerIntoBlue } from '../namespaces.ts';
 
 // Three namespaces, two cables into blue, one XDP program on both of blue's ends:
 //   attacker  eth0 10.0.1.1/24 ── veth-a 10.0.1.2/24 ─┐
@@ -145,15 +145,7 @@ export default defineLab({
   // IPv6 is off so that nothing but the checkers' IPv4 (and ARP, which the program lets through)
   // crosses the cables. The program is loaded once, pinned, and attached to both of blue's ends.
   setup: sh`
-    ${quietNamespaces('attacker', 'friend', 'blue')}
-    ip link add eth0 netns attacker type veth peer name veth-a netns blue
-    ip link add eth0 netns friend type veth peer name veth-f netns blue
-    ip -n attacker addr add ${ATTACKER}/24 dev eth0
-    ip -n friend addr add ${FRIEND}/24 dev eth0
-    ip -n blue addr add ${BLUE_FOR_ATTACKER}/24 dev veth-a
-    ip -n blue addr add ${BLUE_FOR_FRIEND}/24 dev veth-f
-    for ns in attacker friend; do ip -n $ns link set eth0 up; done
-    for dev in ${DEVICES.join(' ')}; do ip -n blue link set $dev up; done
+    ${attackerAndPeerIntoBlue('friend', 'veth-f')}
     cd /root
     ${COMPILE} -c xdp_blocklist.c -o xdp_blocklist.o
     mkdir -p ${PIN_DIR}
