@@ -4,8 +4,9 @@ import path from 'node:path';
 import { test as base, expect, type Page } from '@playwright/test';
 import { startServer, type RunningServer } from '../test/support/server.ts';
 
-const PORT = 3100;
-const STATE_DIR = '/run/wirelab-e2e';
+// Overridable so that two checkouts on one machine can run their browser tests side by side.
+const PORT = Number(process.env.WIRELAB_E2E_PORT ?? 3100);
+const STATE_DIR = process.env.WIRELAB_E2E_STATE_DIR ?? '/run/wirelab-e2e';
 
 interface Server {
   url: string;

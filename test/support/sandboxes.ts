@@ -15,7 +15,7 @@ export function realEngine(options: { stateDir?: string; isolation?: Isolation }
     throw new Error(`the lab image ${imageDir} is not built: run \`bash labs/image/build.sh\` (npm test does)`);
   }
   // Tests share one state dir of their own, apart from a running server's /run/wirelab.
-  const stateDir = options.stateDir ?? '/run/wirelab-test';
+  const stateDir = options.stateDir ?? process.env.WIRELAB_TEST_STATE_DIR ?? '/run/wirelab-test';
   return {
     engine: new RuncEngine({ imageDir, stateDir, limits: { memoryBytes: 256 * 1024 * 1024, pids: 128, cpus: 1 }, isolation: options.isolation ?? 'user-namespace' }),
     stateDir,
