@@ -2,6 +2,7 @@ import { validateLab, type Lab } from './define-lab.ts';
 import bridgeSwitch from './bridge-switch/lab.ts';
 import groMerge from './gro-merge/lab.ts';
 import helloXdp from './hello-xdp/lab.ts';
+import ipsecTunnel from './ipsec-tunnel/lab.ts';
 import kernelBypass from './kernel-bypass/lab.ts';
 import napiBusyPoll from './napi-busy-poll/lab.ts';
 import netnsVeth from './netns-veth/lab.ts';
@@ -16,6 +17,7 @@ import tcRewrite from './tc-rewrite/lab.ts';
 import tcpService from './tcp-service/lab.ts';
 import udpOverflow from './udp-overflow/lab.ts';
 import verifierFix from './verifier-fix/lab.ts';
+import vpcSites from './vpc-sites/lab.ts';
 import xdpBlocklist from './xdp-blocklist/lab.ts';
 import xdpCount from './xdp-count/lab.ts';
 import xdpRedirect from './xdp-redirect/lab.ts';
@@ -29,6 +31,7 @@ const definitions: Lab[] = [
   rxPath, udpOverflow, pcap,
   rpsSpread, groMerge, napiBusyPoll, shapingTbf, softirqFlood,
   helloXdp, xdpCount, xdpBlocklist, xdpTxBounce, xdpRedirect, tcRewrite, verifierFix, kernelBypass,
+  vpcSites, ipsecTunnel,
 ];
 
 export const labs: ReadonlyMap<string, Lab> = new Map(

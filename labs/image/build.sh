@@ -15,7 +15,7 @@ SANDBOX_ID_COUNT=65536
 
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${WIRELAB_IMAGE_CACHE:-/var/cache/wirelab/images}
-recipe_hash=$(cat "$here/packages.txt" "$here/build.sh" "$here/profile.sh" "$here/lab-command.sh" "$here/shift-ownership.py" | sha256sum | cut -c1-16)
+recipe_hash=$(cat "$here/packages.txt" "$here/build.sh" "$here/profile.sh" "$here/lab-command.sh" "$here/shift-ownership.py" "$here/strongswan-tools.conf" | sha256sum | cut -c1-16)
 image="$cache/$recipe_hash"
 
 if [[ "${1:-}" == "--path" ]]; then
@@ -52,6 +52,7 @@ mmdebstrap \
   --dpkgopt='path-exclude=/usr/share/locale/*' \
   --customize-hook="install -m 0644 '$here/profile.sh' \"\$1/etc/profile.d/wirelab.sh\"" \
   --customize-hook="install -m 0755 '$here/lab-command.sh' \"\$1/usr/local/bin/lab\"" \
+  --customize-hook="install -m 0644 '$here/strongswan-tools.conf' \"\$1/etc/strongswan.d/wirelab-tools.conf\"" \
   --customize-hook='echo lab > "$1/etc/hostname"' \
   --customize-hook='rm -f "$1/etc/resolv.conf"; : > "$1/etc/resolv.conf"' \
   --customize-hook='mkdir -p "$1/sys/fs/bpf" "$1/run/wirelab"' \
