@@ -1,8 +1,11 @@
 import { validateLab, type Lab } from './define-lab.ts';
 import bridgeSwitch from './bridge-switch/lab.ts';
 import groMerge from './gro-merge/lab.ts';
+import gatewayGuard from './gateway-guard/lab.ts';
 import helloXdp from './hello-xdp/lab.ts';
+import ipsecCertificates from './ipsec-certificates/lab.ts';
 import ipsecTunnel from './ipsec-tunnel/lab.ts';
+import ipsecXfrm from './ipsec-xfrm/lab.ts';
 import kernelBypass from './kernel-bypass/lab.ts';
 import napiBusyPoll from './napi-busy-poll/lab.ts';
 import netnsVeth from './netns-veth/lab.ts';
@@ -15,6 +18,7 @@ import shapingTbf from './shaping-tbf/lab.ts';
 import softirqFlood from './softirq-flood/lab.ts';
 import tcRewrite from './tc-rewrite/lab.ts';
 import tcpService from './tcp-service/lab.ts';
+import tunnelMtu from './tunnel-mtu/lab.ts';
 import udpOverflow from './udp-overflow/lab.ts';
 import verifierFix from './verifier-fix/lab.ts';
 import vpcSites from './vpc-sites/lab.ts';
@@ -31,7 +35,7 @@ const definitions: Lab[] = [
   rxPath, udpOverflow, pcap,
   rpsSpread, groMerge, napiBusyPoll, shapingTbf, softirqFlood,
   helloXdp, xdpCount, xdpBlocklist, xdpTxBounce, xdpRedirect, tcRewrite, verifierFix, kernelBypass,
-  vpcSites, ipsecTunnel,
+  vpcSites, ipsecTunnel, ipsecCertificates, gatewayGuard, tunnelMtu, ipsecXfrm,
 ];
 
 export const labs: ReadonlyMap<string, Lab> = new Map(

@@ -66,18 +66,23 @@ const subnetOf = (side: Side) => (side === 'cloud' ? CLOUD_SUBNET : ONPREM_SUBNE
 export const connectionOf = (side: Side) => peerOf(side);
 export const CHILD = 'sites';
 
-// Each gateway's strongswan.conf: the plugins charon loads (its crypto is OpenSSL's; kernel-libipsec
-// is the ESP data path in userspace, over a TUN device, for kernels without ESP), its own vici socket,
-// and a log file the learner can read (charon logs to syslog otherwise, and a sandbox has none).
+// Each gateway's strongswan.conf: the plugins charon loads (its crypto is OpenSSL's), its own vici
+// socket, and a log file the learner can read (charon logs to syslog otherwise, and a sandbox has
+// none). The ESP data path is either the kernel's xfrm (kernel-netlink installs the SAs and
+// policies) or, for kernels built without ESP, strongSwan's own in userspace: kernel-libipsec, which
+// routes the sites' traffic into a TUN device (ipsec0) and sends ESP in UDP from charon itself.
 // start-gateway runs charon inside the gateway's namespace with a /run of its own, because charon
 // refuses to start while another charon's pid file is in /run.
-export const gatewayFiles = sh`
+export type EspDataPath = 'userspace' | 'kernel';
+const DATA_PATH_PLUGINS: Record<EspDataPath, string> = { userspace: 'kernel-libipsec kernel-netlink', kernel: 'kernel-netlink' };
+
+export const gatewayFiles = (dataPath: EspDataPath = 'userspace') => sh`
   for side in ${SIDES.join(' ')}; do
     # swanctl --file looks for credentials in these directories beside the file
     for dir in x509 x509ca x509ocsp x509aa x509ac x509crl pubkey private rsa ecdsa pkcs8 pkcs12; do mkdir -p /root/vpn/$side/$dir; done
     cat > /root/vpn/$side/strongswan.conf <<EOF
   charon {
-    load = random nonce openssl pem pkcs1 pkcs8 x509 pubkey revocation constraints kernel-libipsec kernel-netlink socket-default vici updown
+    load = random nonce openssl pem pkcs1 pkcs8 x509 pubkey revocation constraints ${DATA_PATH_PLUGINS[dataPath]} socket-default vici updown
     plugins {
       vici {
         socket = unix:///root/vpn/$side/charon.vici

@@ -42,7 +42,7 @@ export default defineLab({
   title: 'An IKEv2 tunnel between the sites',
   requires: ['netns', 'veth', 'bridge', 'tun'],
   hosts: SITE_HOSTS,
-  setup: steps(cabledSites, routeTheSites, gatewayFiles, writeFile('/root/vpn/cloud/swanctl.conf', skeleton)),
+  setup: steps(cabledSites, routeTheSites, gatewayFiles(), writeFile('/root/vpn/cloud/swanctl.conf', skeleton)),
   exercises: [
     {
       id: 'ikev2-psk',

@@ -1,5 +1,6 @@
 import { defineLab, json, sh, type CommandOutput } from '../define-lab.ts';
 import { hostsAroundASwitch } from '../namespaces.ts';
+import { xdpAttachments, XDP_ATTACHED_DRV, XDP_ATTACHED_SKB, type XdpLink } from '../xdp-attachment.ts';
 
 // Kernel bypass, compared: the two-port switch of xdp-redirect, with the forwarding done in userspace,
 // once by DPDK's testpmd and once by an AF_XDP program in C.
@@ -59,22 +60,14 @@ type Port = (typeof PORTS)[number];
 // How long the checker lets the learner's script run testpmd: long enough for EAL to start (0.3 s
 // measured) and a few pings at 0.2 s intervals.
 const TESTPMD_SECONDS = 5;
-// ip -j prints the attach mode as XDP_ATTACHED_* from include/uapi/linux/if_link.h.
-const XDP_ATTACHED_DRV = 1;
-const XDP_ATTACHED_SKB = 2;
 
 const gone = 'The switch or one of its ports is gone: press Reset to get the lab back.';
 
-interface Link {
-  ifname: string;
+interface Link extends XdpLink {
   master?: string;
   linkinfo?: { info_kind?: string };
-  xdp?: { mode?: number; prog?: { id: number }; attached?: { mode: number; prog?: { id: number } }[] };
   addr_info?: { family: string; local: string }[];
 }
-
-const xdpAttachments = (link: Link) =>
-  link.xdp?.attached ?? (link.xdp?.mode ? [{ mode: link.xdp.mode, prog: link.xdp.prog }] : []);
 
 // "name=value" lines; the last value of each name wins.
 function valuesOf(out: CommandOutput) {
