@@ -120,6 +120,19 @@ test('Part 4: a program the verifier refuses is explained, with its C line, in t
   await expect(loads).toContainText('data_end');
 });
 
+test('Part 5: a learner brings the IKEv2 tunnel up from the browser terminal, and the exercise turns green', async ({ page, shell }) => {
+  await openLab(page, shell, 'ipsec-vpc', 'ipsec-tunnel');
+  const exercise = exercisePanel(page, 'ipsec-tunnel', 'ikev2-psk');
+  await exercise.getByRole('checkbox', { name: 'Check as I type' }).uncheck();
+  await exercise.getByRole('button', { name: 'Check' }).click();
+  await expect(exercise.locator('[data-passed="false"]').first()).toContainText('start-gateway cloud', { timeout: 30_000 });
+
+  await shell.type(solutionOf('ipsec-tunnel', 'ikev2-psk'));
+  await shell.run('clear; swanctl --list-sas --uri unix:///root/vpn/onprem/charon.vici | grep -E "ESTABLISHED|INSTALLED"', 'INSTALLED');
+  await exercise.getByRole('button', { name: 'Check' }).click();
+  await expect(exercise.getByTestId('exercise-complete')).toBeVisible({ timeout: 30_000 });
+});
+
 test('a quiz explains every answer and remembers it', async ({ page }) => {
   await page.goto('/learn/networking-101');
   const quiz = page.getByTestId('quiz-p1-quiz');
