@@ -1,22 +1,13 @@
 import { ApiError, callApi as call } from '../api';
 import type { GridCell, GridColumn, GridRow } from '../../server/workshops/grid';
 import type { CatalogLab } from '../../server/workshops/catalog';
+import type { Workshop } from '../../server/db/workshops';
 
 // The instructor API, as the instructor pages use it.
 
 export type { CatalogLab, GridCell, GridColumn, GridRow };
 
-export interface WorkshopSummary {
-  id: string;
-  title: string;
-  labs: string[];
-  joinCode: string;
-  startsAt: string | null;
-  endsAt: string | null;
-  createdAt: string;
-  endedAt: string | null;
-  learners: number;
-}
+export type WorkshopSummary = Workshop & { learners: number };
 
 export interface Grid {
   workshop: { id: string; title: string; joinCode: string; endedAt: string | null; startsAt: string | null; endsAt: string | null; labs: CatalogLab[] };

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { isSameOrigin } from '../http/origin.ts';
+import { refuseUpgrade } from '../http/upgrade-refusal.ts';
 import type { Sessions } from '../sessions.ts';
 import type { InstructorAuth } from './instructor-auth.ts';
 import type { Workshops } from './workshops.ts';
@@ -22,10 +23,7 @@ export function shadowSockets(sessions: Sessions, auth: InstructorAuth, workshop
     const url = new URL(req.url ?? '/', 'http://localhost');
     const match = url.pathname.match(PATH);
     if (!match) return false;
-    const refuse = (status: number, reason: string) => {
-      socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\n${reason}\n`);
-      return true;
-    };
+    const refuse = (status: number, reason: string) => refuseUpgrade(socket, status, reason);
     if (!isSameOrigin(req)) return refuse(403, 'Forbidden: this view only opens from wirelab pages');
     const instructor = auth.instructorOf(req);
     if (!instructor) return refuse(401, 'Sign in as an instructor');
