@@ -201,7 +201,9 @@ describe('workshops', () => {
     const warm = (await hinted.request('GET', '/api/labs/netns-veth')).body.session.id;
     assert.equal((await hinted.request('POST', '/api/labs/netns-veth/session')).body.session.id, warm);
 
-    // The export: a row per learner and exercise, cells that would be formulas defused.
+    // The export: a row per learner and exercise, cells that would be formulas defused, and the
+    // answers to the quiz of the chapter each exercise is in.
+    await hinted.request('POST', '/api/quizzes/p1-quiz/answers', { question: 0, choice: 1, correct: true });
     const csv = (await grace.request('GET', `/api/instructor/workshops/${workshop.id}/grades.csv`)).body as string;
     const lines = csv.trim().split('\r\n');
     assert.equal(lines[0], 'learner,lab,exercise,passed,first passed at,attempts,hints viewed,solution viewed,seconds from first start to pass,quiz answers');
@@ -209,6 +211,7 @@ describe('workshops', () => {
     assert.match(lines.find((line) => line.startsWith('Solver,orientation'))!, /^Solver,orientation,loopback-up,yes,\d{4}-\d\d-\d\dT[^,]+,1,0,no,\d+,$/);
     assert.match(lines.find((line) => line.includes('Struggler,orientation'))!, /^'-Struggler,orientation,loopback-up,no,,1,0,no,,$/);
     assert.match(lines.find((line) => line.startsWith('Hinted,orientation'))!, /^Hinted,orientation,loopback-up,no,,0,1,no,,$/);
+    assert.equal(lines.find((line) => line.startsWith('Hinted,netns-veth')), 'Hinted,netns-veth,connect-red-blue,no,,0,0,no,,p1-quiz q1: choice 2 right');
 
     // Ending: sandboxes gone, grades frozen, no more joining.
     const ended = await grace.request('POST', `/api/instructor/workshops/${workshop.id}/end`);
