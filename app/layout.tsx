@@ -1,6 +1,7 @@
 import type { Metadata, Viewport } from 'next';
 import type { ReactNode } from 'react';
 import SiteHeader from '../components/SiteHeader';
+import WorkshopBanner from '../components/Workshop/WorkshopBanner';
 import { themeScript } from '../components/ThemeToggle/theme';
 import './globals.css';
 
@@ -25,6 +26,7 @@ export default function RootLayout({ children }: { children: ReactNode }) {
       </head>
       <body>
         <SiteHeader />
+        <WorkshopBanner />
         {children}
       </body>
     </html>

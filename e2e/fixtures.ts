@@ -10,6 +10,8 @@ const STATE_DIR = process.env.WIRELAB_E2E_STATE_DIR ?? '/run/wirelab-e2e';
 
 interface Server {
   url: string;
+  // The server's data dir: where `npm run instructor` finds its database.
+  dataDir: string;
   // Stops the server (as an operator would, with SIGTERM) and starts it again on the same data.
   restart: () => Promise<void>;
 }
@@ -22,6 +24,7 @@ export const test = base.extend<{ shell: Shell }, { server: Server }>({
       let running: RunningServer = await startServer({ port: PORT, dataDir, stateDir: STATE_DIR });
       await use({
         url: running.url,
+        dataDir,
         restart: async () => {
           await running.stop();
           running = await startServer({ port: PORT, dataDir, stateDir: STATE_DIR });

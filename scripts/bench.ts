@@ -7,6 +7,7 @@
 //   - memory per idle sandbox and 100 idle sandboxes at once, the 101st refused, teardown time
 //   - check latency of a three-criterion exercise, p50/p95
 //   - CPU per sandbox whose live counters a page watches, against the same sandbox unwatched
+//   - a workshop grid's update latency (a learner's check → the instructor's event), 30 learners
 // `npm run bench -- <figure>…` measures only the figures named (the functions below), without the
 // build, on the site as last built.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -20,12 +21,14 @@ import type { IPty } from 'node-pty';
 import { labs } from '../labs/index.ts';
 import type { Isolation } from '../server/engine/oci-spec.ts';
 import { realEngine } from '../test/support/sandboxes.ts';
+import { instructorCommand, printedPassword } from '../test/support/instructors.ts';
 import { Learner, startServer, waitForOutput, typeInto } from '../test/support/server.ts';
 import type WebSocket from 'ws';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const PORT = 3150;
-const STATE_DIR = '/run/wirelab-bench';
+// Overridable, so that two checkouts on one machine can measure side by side.
+const PORT = Number(process.env.WIRELAB_BENCH_PORT ?? 3150);
+const STATE_DIR = process.env.WIRELAB_BENCH_STATE_DIR ?? '/run/wirelab-bench';
 const CHAPTER = '/learn/under-the-hood';
 const IDLE_SANDBOXES = 100;
 const LOGIN_SHELL = ['bash', '-l'];
@@ -55,7 +58,7 @@ function firstOutput(ws: WebSocket) {
   });
 }
 
-const FIGURES = { firstLoadJavaScript, startToPrompt, isolationCost, keystrokeEcho, checkLatency, countersCost, idleSandboxes };
+const FIGURES = { firstLoadJavaScript, startToPrompt, isolationCost, keystrokeEcho, checkLatency, countersCost, idleSandboxes, gridLatency };
 const chosen = process.argv.slice(2);
 const unknown = chosen.filter((name) => !(name in FIGURES));
 if (unknown.length) throw new Error(`no figure called ${unknown.join(', ')}: choose among ${Object.keys(FIGURES).join(', ')}`);
@@ -441,4 +444,44 @@ async function idleSandboxes() {
   const teardown = performance.now();
   await Promise.all(learners.map((learner) => learner.request('DELETE', '/api/labs/orientation/session')));
   report(`teardown of ${IDLE_SANDBOXES} sandboxes`, `${((performance.now() - teardown) / 1000).toFixed(1)} s`);
+}
+
+// How soon an instructor's live grid shows a learner's check, with a class of 30 at work: each
+// learner, with a sandbox of their own, presses Check three times at random moments over 20 s,
+// and the time from the request to the grid's event carrying that attempt is taken. The check's
+// own grading (queued behind the others: WIRELAB_GRADING_CONCURRENCY) is part of it, as in class.
+async function gridLatency() {
+  const LEARNERS = 30;
+  const CHECKS_EACH = 3;
+  const SPREAD_MS = 20_000;
+  const instructor = new Learner(server.url);
+  const password = printedPassword(instructorCommand(dataDir, 'add', 'bench'));
+  await instructor.request('POST', '/api/instructor/login', { name: 'bench', password });
+  const { body } = await instructor.request('POST', '/api/instructor/workshops', { title: 'bench', labs: ['orientation'] });
+  const learners = await Promise.all(Array.from({ length: LEARNERS }, async (_, i) => {
+    const learner = new Learner(server.url);
+    await learner.request('POST', `/api/join/${body.workshop.joinCode}`, { name: `learner ${i + 1}` });
+    return learner;
+  }));
+  for (const learner of learners) {
+    const started = await learner.request('POST', '/api/labs/orientation/session');
+    if (started.status !== 200) throw new Error(`a sandbox did not start: ${JSON.stringify(started.body)}`);
+  }
+  const grid = await instructor.subscribe(`/api/instructor/workshops/${body.workshop.id}/events`);
+  await grid.until((event) => event.data.type === 'grid');
+  const samples: number[] = [];
+  await Promise.all(learners.map(async (learner, i) => {
+    for (let attempt = 1; attempt <= CHECKS_EACH; attempt++) {
+      await sleep(Math.random() * (SPREAD_MS / CHECKS_EACH));
+      const sent = performance.now();
+      const answer = await learner.request('POST', '/api/labs/orientation/exercises/loopback-up/check', { trigger: 'button' });
+      if (answer.status !== 200) throw new Error(`a check failed: ${JSON.stringify(answer.body)}`);
+      await grid.until((event) => event.data.type === 'row' && event.data.row.displayName === `learner ${i + 1}` && event.data.row.cells['orientation/loopback-up'].attempts === attempt, 30_000);
+      samples.push(performance.now() - sent);
+    }
+  }));
+  await grid.close();
+  report(`grid update latency, ${LEARNERS} learners (${samples.length} checks), p50`, ms(percentile(samples, 50)));
+  report(`grid update latency, ${LEARNERS} learners, p95`, ms(percentile(samples, 95)), '≤ 2 s');
+  await Promise.all(learners.map((learner) => learner.request('DELETE', '/api/labs/orientation/session')));
 }

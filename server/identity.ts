@@ -20,38 +20,45 @@ export class Identity {
 
   // The learner a request belongs to; `cookie` is set when the request had none (or a forged one).
   learnerOf(req: IncomingMessage): { learnerId: string; cookie?: string } {
-    const value = readCookie(req.headers.cookie, LEARNER_COOKIE);
-    const learnerId = value && this.verify(value);
+    const learnerId = this.existingLearnerOf(req);
     if (learnerId) return { learnerId };
     const fresh = randomUUID();
-    const secure = req.headers['x-forwarded-proto'] === 'https' ? '; Secure' : '';
-    return {
-      learnerId: fresh,
-      cookie: `${LEARNER_COOKIE}=${fresh}.${this.sign(fresh)}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${ONE_YEAR_S}${secure}`,
-    };
+    return { learnerId: fresh, cookie: this.learnerCookie(fresh, req) };
+  }
+
+  // The cookie that makes this browser the given learner (a new one, or one resuming on another device).
+  learnerCookie(learnerId: string, req: IncomingMessage) {
+    return `${LEARNER_COOKIE}=${this.signed(learnerId)}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${ONE_YEAR_S}${secureFlag(req)}`;
   }
 
   // Only for a request that must not mint a learner (a WebSocket upgrade).
   existingLearnerOf(req: IncomingMessage) {
     const value = readCookie(req.headers.cookie, LEARNER_COOKIE);
-    return (value && this.verify(value)) || undefined;
+    return (value && this.verified(value)) || undefined;
   }
 
-  private sign(learnerId: string) {
-    return createHmac('sha256', this.secret).update(learnerId).digest('base64url');
+  // "<value>.<signature>": the value, vouched for by the server's secret.
+  signed(value: string) {
+    return `${value}.${createHmac('sha256', this.secret).update(value).digest('base64url')}`;
   }
 
-  private verify(value: string) {
-    const dot = value.lastIndexOf('.');
+  // The value of a signed string, or undefined when the signature does not match (forged, or altered).
+  verified(signedValue: string) {
+    const dot = signedValue.lastIndexOf('.');
     if (dot <= 0) return undefined;
-    const learnerId = value.slice(0, dot);
-    const given = Buffer.from(value.slice(dot + 1));
-    const expected = Buffer.from(this.sign(learnerId));
-    return given.length === expected.length && timingSafeEqual(given, expected) ? learnerId : undefined;
+    const value = signedValue.slice(0, dot);
+    const given = Buffer.from(signedValue);
+    const expected = Buffer.from(this.signed(value));
+    return given.length === expected.length && timingSafeEqual(given, expected) ? value : undefined;
   }
 }
 
-function readCookie(header: string | undefined, name: string) {
+// Behind a TLS reverse proxy the cookie must only travel over https.
+export function secureFlag(req: IncomingMessage) {
+  return req.headers['x-forwarded-proto'] === 'https' ? '; Secure' : '';
+}
+
+export function readCookie(header: string | undefined, name: string) {
   for (const part of header?.split(';') ?? []) {
     const [key, ...rest] = part.trim().split('=');
     if (key === name) return decodeURIComponent(rest.join('='));

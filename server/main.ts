@@ -6,7 +6,6 @@ import { Checking } from './checking.ts';
 import { loadConfig } from './config.ts';
 import { Counters } from './counters.ts';
 import { openDatabase } from './db/database.ts';
-import { ProgressStore } from './db/progress.ts';
 import { SessionRecords } from './db/session-records.ts';
 import { RuncEngine } from './engine/runc.ts';
 import { Grader } from './grader.ts';
@@ -21,6 +20,9 @@ import { applyHostSysctls } from './knobs.ts';
 import { serveLabCommand } from './lab-command.ts';
 import { Sessions } from './sessions.ts';
 import { Tracer } from './tracing.ts';
+import { WorkshopLive } from './workshops/live.ts';
+import { ObservedProgressStore } from './workshops/observed-progress.ts';
+import { workshopSide } from './workshops/wiring.ts';
 
 // One Node process serves the whole product: the Next.js pages, the JSON API and the
 // WebSocket terminals, all on one port, so a learner's browser talks to a single origin.
@@ -34,7 +36,8 @@ if (process.getuid?.() !== 0) {
 }
 
 const db = openDatabase(config.databasePath);
-const progress = new ProgressStore(db);
+const live = new WorkshopLive();
+const progress = new ObservedProgressStore(db, live);
 const identity = new Identity(config.dataDir);
 const engine = new RuncEngine({ imageDir: await labImage(), stateDir: config.stateDir, limits: config.sandboxLimits, isolation: config.isolation });
 if (config.isolation === 'host-root') {
@@ -46,9 +49,11 @@ const tracer = new Tracer(config.tracingConcurrency);
 const counters = new Counters(engine);
 const sessions = new Sessions(engine, new SessionRecords(db), config, labs, (session) => {
   const stopLabCommand = serveLabCommand({ sandbox: session.sandbox, lab: session.lab, engine, tracer, check: (exercise) => checking.check(session, exercise, 'terminal') });
+  live.learnerChanged(session.learnerId);
   return () => {
     stopLabCommand();
     counters.stop(session.id, 'The lab\'s sandbox ended.');
+    live.learnerChanged(session.learnerId);
   };
 });
 applyHostSysctls();
@@ -65,6 +70,7 @@ const kernelSupport = await probeKernelFeatures(engine).catch((error: unknown) =
 const missingFeatures = kernelSupport ? [...kernelSupport].filter(([, available]) => !available).map(([feature]) => feature) : [];
 if (missingFeatures.length) console.log(`wirelab: this kernel lacks ${missingFeatures.join(', ')}; labs that need them say so on their page`);
 const api = { sessions, checking, progress, kernelSupport, engine, tracer, counters };
+const workshops = workshopSide({ db, identity, sessions, live, progress, labs });
 
 const nextApp = next({ dev, dir: projectRoot, hostname: config.host, port: config.port });
 const handlePage = nextApp.getRequestHandler();
@@ -75,6 +81,7 @@ const server = http.createServer((req, res) => {
   if (cookie) res.setHeader('set-cookie', cookie);
   if (req.url?.startsWith('/api/')) {
     if (req.method !== 'GET' && !isSameOrigin(req)) return sendJson(res, 403, { error: 'cross-origin requests are refused' });
+    if (workshops.handleApi(req, res, learnerId)) return;
     return void handleApi(api, learnerId, req, res);
   }
   handlePage(req, res).catch((error: unknown) => {
@@ -87,7 +94,7 @@ const server = http.createServer((req, res) => {
 const handleTerminalUpgrade = terminalSockets(sessions, identity);
 const handleNextUpgrade = nextApp.getUpgradeHandler();
 server.on('upgrade', (req, socket, head) => {
-  if (!handleTerminalUpgrade(req, socket, head)) void handleNextUpgrade(req, socket, head);
+  if (!handleTerminalUpgrade(req, socket, head) && !workshops.handleUpgrade(req, socket, head)) void handleNextUpgrade(req, socket, head);
 });
 
 server.listen(config.port, config.host, () => {

@@ -39,6 +39,11 @@ export class Terminal {
     this.pty.write(data);
   }
 
+  // The shell's screen size, which a read-only viewer copies so the picture matches.
+  get size() {
+    return { cols: this.pty.cols, rows: this.pty.rows };
+  }
+
   resize(cols: number, rows: number) {
     this.pty.resize(cols, rows);
   }

@@ -5,7 +5,7 @@ import Terminal from '../Terminal';
 import type { ConnectionState } from '../Terminal/TerminalView';
 import { labApi, type LabSession } from './api';
 import styles from './Lab.module.css';
-import { announceLabSession } from './session-change';
+import { announceLabSession, onSandboxChangedElsewhere } from './session-change';
 import TracePanel, { type TraceOffer } from './TracePanel';
 
 type Phase =
@@ -34,6 +34,18 @@ export default function LabPanel({ labId, title, hosts, traces }: { labId: strin
       (error: Error) => setPhase({ name: 'error', message: error.message }),
     );
   }, [labId]);
+
+  useEffect(
+    () =>
+      onSandboxChangedElsewhere(labId, () => {
+        void labApi.status(labId).then((status) => {
+          setConnection({});
+          if (status.session) setPhase({ name: 'ready', session: status.session });
+          else setPhase({ name: 'ended', reason: 'Your instructor ended this lab\'s sandbox. Your progress is kept.' });
+        });
+      }),
+    [labId],
+  );
 
   const sessionId = phase.name === 'ready' ? phase.session.id : null;
   useEffect(() => {
@@ -82,7 +94,7 @@ export default function LabPanel({ labId, title, hosts, traces }: { labId: strin
     : '';
 
   return (
-    <section className={styles.lab} aria-label={`Lab: ${title}`} data-lab={labId} data-phase={phase.name} data-connection={activeState ?? ''}>
+    <section id={`lab-${labId}`} className={styles.lab} aria-label={`Lab: ${title}`} data-lab={labId} data-phase={phase.name} data-connection={activeState ?? ''}>
       <header className={styles.header}>
         <div>
           <span className={styles.kicker}>Lab</span>

@@ -14,3 +14,19 @@ export function onLabSession(labId: string, listener: (sessionId: string | null)
   window.addEventListener(EVENT, handler);
   return () => window.removeEventListener(EVENT, handler);
 }
+
+// The lab's sandbox was replaced or ended from elsewhere (an instructor reset or ended it): the
+// lab panel asks the server which sandbox it has now.
+const CHANGED_ELSEWHERE = 'wirelab:lab-session-changed-elsewhere';
+
+export function announceSandboxChangedElsewhere(labId: string) {
+  window.dispatchEvent(new CustomEvent(CHANGED_ELSEWHERE, { detail: { labId } }));
+}
+
+export function onSandboxChangedElsewhere(labId: string, listener: () => void) {
+  const handler = (event: Event) => {
+    if ((event as CustomEvent<{ labId: string }>).detail.labId === labId) listener();
+  };
+  window.addEventListener(CHANGED_ELSEWHERE, handler);
+  return () => window.removeEventListener(CHANGED_ELSEWHERE, handler);
+}

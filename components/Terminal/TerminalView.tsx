@@ -16,6 +16,9 @@ export interface TerminalViewProps {
   host: string;
   active: boolean;
   onStateChange?: (state: ConnectionState) => void;
+  // An instructor's read-only view: the WebSocket path to watch the shell at. Nothing typed is
+  // sent, and the screen takes the learner's size instead of fitting its box.
+  watchPath?: string;
 }
 
 const LIGHT: ITheme = { background: '#fbfcfd', foreground: '#1f2328', cursor: '#1f2328', selectionBackground: '#b6d6fd' };
@@ -31,7 +34,7 @@ function currentTheme() {
 
 // One host's shell: an xterm.js screen bridged to /api/sessions/<id>/tty. It reconnects by
 // itself after a dropped connection; the server replays recent output, so the screen is rebuilt.
-export default function TerminalView({ labId, sessionId, host, active, onStateChange }: TerminalViewProps) {
+export default function TerminalView({ labId, sessionId, host, active, onStateChange, watchPath }: TerminalViewProps) {
   const container = useRef<HTMLDivElement>(null);
   const fitRef = useRef<FitAddon | null>(null);
   const stateRef = useRef(onStateChange);
@@ -39,11 +42,12 @@ export default function TerminalView({ labId, sessionId, host, active, onStateCh
 
   useEffect(() => {
     const term = new XTerm({
-      cursorBlink: true,
       fontFamily: 'ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace',
       fontSize: 14,
       scrollback: 5000,
       theme: currentTheme(),
+      disableStdin: !!watchPath,
+      cursorBlink: !watchPath,
     });
     const fit = new FitAddon();
     fitRef.current = fit;
@@ -74,7 +78,7 @@ export default function TerminalView({ labId, sessionId, host, active, onStateCh
     const connect = () => {
       const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
       const query = new URLSearchParams({ host, cols: String(term.cols), rows: String(term.rows) });
-      const ws = new WebSocket(`${scheme}://${location.host}/api/sessions/${sessionId}/tty?${query}`);
+      const ws = new WebSocket(`${scheme}://${location.host}${watchPath ?? `/api/sessions/${sessionId}/tty`}?${query}`);
       ws.binaryType = 'arraybuffer';
       socket = ws;
       let opened = false;
@@ -91,8 +95,10 @@ export default function TerminalView({ labId, sessionId, host, active, onStateCh
           term.write(new Uint8Array(event.data));
           return;
         }
-        const message = JSON.parse(event.data as string) as { type: string; code?: number; message?: string };
-        if (message.type === 'exit') {
+        const message = JSON.parse(event.data as string) as { type: string; code?: number; message?: string; cols?: number; rows?: number };
+        if (message.type === 'size') {
+          term.resize(message.cols!, message.rows!);
+        } else if (message.type === 'exit') {
           shellExited = true;
           term.write(`\r\n\x1b[2m[the shell exited with status ${message.code}: press Enter for a new one]\x1b[0m\r\n`);
           stateRef.current?.('exited');
@@ -113,6 +119,7 @@ export default function TerminalView({ labId, sessionId, host, active, onStateCh
     };
 
     term.onData((data) => {
+      if (watchPath) return;
       if (shellExited) {
         if (data.includes('\r')) {
           socket?.close();
@@ -123,10 +130,10 @@ export default function TerminalView({ labId, sessionId, host, active, onStateCh
       send({ type: 'input', data });
       if (data.includes('\r')) announceTerminalActivity(labId);
     });
-    term.onResize(({ cols, rows }) => send({ type: 'resize', cols, rows }));
+    term.onResize(({ cols, rows }) => !watchPath && send({ type: 'resize', cols, rows }));
 
     const resizeObserver = new ResizeObserver(() => {
-      if (container.current?.offsetParent) fit.fit();
+      if (container.current?.offsetParent && !watchPath) fit.fit();
     });
     resizeObserver.observe(container.current!);
     const themeObserver = new MutationObserver(() => {
@@ -144,11 +151,11 @@ export default function TerminalView({ labId, sessionId, host, active, onStateCh
       socket?.close();
       term.dispose();
     };
-  }, [labId, sessionId, host]);
+  }, [labId, sessionId, host, watchPath]);
 
   useEffect(() => {
-    if (active) fitRef.current?.fit();
-  }, [active]);
+    if (active && !watchPath) fitRef.current?.fit();
+  }, [active, watchPath]);
 
   return <div ref={container} className={styles.screen} data-testid={`terminal-${host}`} hidden={!active} />;
 }

@@ -60,4 +60,52 @@ export const MIGRATIONS: string[] = [
     PRIMARY KEY (learner_id, quiz_id, question)
   );
   `,
+  // Instructor-run workshops: accounts, their sign-in sessions, cohorts, who joined under which
+  // name, and the messages an instructor sent. Progress itself stays in the tables above.
+  `
+  CREATE TABLE instructors (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    is_admin INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL
+  );
+
+  CREATE TABLE instructor_sessions (
+    token_hash TEXT PRIMARY KEY,
+    instructor_id TEXT NOT NULL REFERENCES instructors(id) ON DELETE CASCADE,
+    expires_at TEXT NOT NULL
+  );
+
+  CREATE TABLE workshops (
+    id TEXT PRIMARY KEY,
+    instructor_id TEXT REFERENCES instructors(id) ON DELETE SET NULL,
+    title TEXT NOT NULL,
+    labs TEXT NOT NULL,
+    join_code TEXT NOT NULL UNIQUE,
+    starts_at TEXT,
+    ends_at TEXT,
+    created_at TEXT NOT NULL,
+    ended_at TEXT,
+    frozen_grades TEXT
+  );
+
+  CREATE TABLE workshop_members (
+    workshop_id TEXT NOT NULL REFERENCES workshops(id) ON DELETE CASCADE,
+    learner_id TEXT NOT NULL REFERENCES learners(id),
+    display_name TEXT NOT NULL,
+    joined_at TEXT NOT NULL,
+    PRIMARY KEY (workshop_id, learner_id),
+    UNIQUE (workshop_id, display_name)
+  );
+  CREATE INDEX workshop_members_by_learner ON workshop_members(learner_id);
+
+  CREATE TABLE workshop_messages (
+    id INTEGER PRIMARY KEY,
+    workshop_id TEXT NOT NULL REFERENCES workshops(id) ON DELETE CASCADE,
+    learner_id TEXT,
+    text TEXT NOT NULL,
+    sent_at TEXT NOT NULL
+  );
+  `,
 ];

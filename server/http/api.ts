@@ -7,10 +7,11 @@ import type { Counters } from '../counters.ts';
 import type { ProgressStore } from '../db/progress.ts';
 import { SandboxGoneError, type Engine } from '../engine/engine.ts';
 import { missingFeatures, type KernelSupport } from '../kernel-features.ts';
-import { CapacityError, ROOT_HOST, type Session, type Sessions } from '../sessions.ts';
+import { ROOT_HOST, type Session, type Sessions } from '../sessions.ts';
 import { traceRequest, TraceRequestError, type Tracer } from '../tracing.ts';
 import { EventStream } from './event-stream.ts';
-import { HttpError, readJson, sendJson } from './json.ts';
+import { HttpError, readJson } from './json.ts';
+import { serveRoute, type Route } from './router.ts';
 import { TextStream } from './text-stream.ts';
 
 export interface ApiContext {
@@ -31,7 +32,7 @@ const QuizAnswerBody = z.strictObject({ question: z.number().int().min(0).max(10
 // A page whose counters stream closed (the reader died, or the server restarted) asks again after this.
 const COUNTERS_RETRY_MS = 2000;
 
-const routes: [method: string, pattern: RegExp, handler: Handler][] = [
+const routes: Route<Handler>[] = [
   ['GET', /^\/api\/health$/, async () => [200, { ok: true }]],
   ['GET', /^\/api\/progress$/, async (ctx, learnerId) => [200, ctx.progress.summary(learnerId)]],
   ['GET', /^\/api\/labs\/(?<lab>[^/]+)$/, async (ctx, learnerId, { lab: labId }) => {
@@ -119,27 +120,11 @@ const routes: [method: string, pattern: RegExp, handler: Handler][] = [
   }],
 ];
 
-export async function handleApi(ctx: ApiContext, learnerId: string, req: IncomingMessage, res: ServerResponse) {
-  const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
-  try {
-    const matches = routes.filter(([, pattern]) => pattern.test(pathname));
-    if (matches.length === 0) throw new HttpError(404, `no API at ${pathname}`);
-    const route = matches.find(([method]) => method === req.method);
-    if (!route) throw new HttpError(405, `${req.method} is not supported at ${pathname}; use ${matches.map(([m]) => m).join(' or ')}`);
-    const params = Object.fromEntries(Object.entries(pathname.match(route[1])?.groups ?? {}).map(([k, v]) => [k, decodeURIComponent(v)]));
+export function handleApi(ctx: ApiContext, learnerId: string, req: IncomingMessage, res: ServerResponse) {
+  return serveRoute(req, res, routes, (handler, params) => {
     ctx.progress.ensureLearner(learnerId);
-    const [status, body] = await route[2](ctx, learnerId, params, req);
-    if (body instanceof TextStream || body instanceof EventStream) await body.send(res);
-    else sendJson(res, status, body);
-  } catch (error) {
-    if (error instanceof HttpError) return sendJson(res, error.status, { error: error.message, ...error.extra });
-    if (error instanceof CapacityError) {
-      res.setHeader('retry-after', String(error.retryAfterMinutes * 60));
-      return sendJson(res, 503, { error: error.message, retryAfterMinutes: error.retryAfterMinutes });
-    }
-    console.error(`wirelab: ${req.method} ${pathname} failed`, error);
-    sendJson(res, 500, { error: `The server could not do that: ${error instanceof Error ? error.message : String(error)}` });
-  }
+    return handler(ctx, learnerId, params, req);
+  });
 }
 
 function labOrThrow(labId: string): Lab {

@@ -6,6 +6,7 @@ import type { Identity } from '../identity.ts';
 import { ROOT_HOST, type Sessions } from '../sessions.ts';
 import { sendControl } from '../terminal.ts';
 import { isSameOrigin } from './origin.ts';
+import { refuseUpgrade } from './upgrade-refusal.ts';
 
 // Keystrokes and pastes only: a single message above this is not typing.
 const MAX_MESSAGE_BYTES = 64 * 1024;
@@ -29,9 +30,7 @@ export function terminalSockets(sessions: Sessions, identity: Identity) {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const match = url.pathname.match(PATH);
     if (!match) return false;
-    const refuse = (status: number, reason: string) => {
-      socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\n${reason}\n`);
-    };
+    const refuse = (status: number, reason: string) => refuseUpgrade(socket, status, reason);
     if (!isSameOrigin(req)) return refuse(403, 'Forbidden: this terminal only opens from wirelab pages'), true;
     const learnerId = identity.existingLearnerOf(req);
     const session = learnerId && sessions.findById(match.groups!.session, learnerId);

@@ -60,38 +60,53 @@ export async function startServer(options: { port: number; dataDir?: string; sta
   };
 }
 
-// A browser-like client of the API: keeps its learner cookie and sends the Origin a page would.
+// A browser-like client of the API: keeps its cookies (the learner's, an instructor's) and sends
+// the Origin a page would.
 export class Learner {
-  private cookie = '';
+  private readonly cookies = new Map<string, string>();
 
   constructor(private readonly baseUrl: string) {}
 
-  async request<T = any>(method: string, pathname: string, body?: unknown): Promise<{ status: number; body: T }> {
+  get cookie() {
+    return [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+  }
+
+  // JSON answers are parsed; anything else (a CSV download) comes back as text.
+  async request<T = any>(method: string, pathname: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
     const response = await fetch(this.baseUrl + pathname, {
       method,
       headers: {
         origin: this.baseUrl,
-        ...(this.cookie ? { cookie: this.cookie } : {}),
+        ...(this.cookies.size ? { cookie: this.cookie } : {}),
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...headers,
       },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    const setCookie = response.headers.get('set-cookie');
-    if (setCookie) this.cookie = setCookie.split(';')[0];
-    return { status: response.status, body: (await response.json()) as T };
+    for (const line of response.headers.getSetCookie()) {
+      const [pair] = line.split(';');
+      const [name, value] = [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)];
+      if (value) this.cookies.set(name, value);
+      else this.cookies.delete(name);
+    }
+    const json = response.headers.get('content-type')?.startsWith('application/json');
+    return { status: response.status, body: (json ? await response.json() : await response.text()) as T };
   }
 
-  // A stream of Server-Sent Events, as a page's EventSource opens it (GET, the learner's cookie).
+  // A stream of Server-Sent Events, as a page's EventSource opens it (GET, the client's cookies).
   async subscribe(pathname: string) {
     const stop = new AbortController();
-    const response = await fetch(this.baseUrl + pathname, { headers: this.cookie ? { cookie: this.cookie } : {}, signal: stop.signal });
+    const response = await fetch(this.baseUrl + pathname, { headers: this.cookies.size ? { cookie: this.cookie } : {}, signal: stop.signal });
     if (!response.ok || !response.body) throw new Error(`GET ${pathname} answered ${response.status}: ${await response.text()}`);
     return new Subscription(response.body, stop);
   }
 
   terminal(sessionId: string, host = 'lab', headers: Record<string, string> = {}) {
-    const url = `${this.baseUrl.replace('http', 'ws')}/api/sessions/${sessionId}/tty?host=${host}&cols=100&rows=30`;
-    return new WebSocket(url, { headers: { origin: this.baseUrl, cookie: this.cookie, ...headers } });
+    return this.socket(`/api/sessions/${sessionId}/tty?host=${host}&cols=100&rows=30`, headers);
+  }
+
+  socket(pathname: string, headers: Record<string, string> = {}) {
+    return new WebSocket(`${this.baseUrl.replace('http', 'ws')}${pathname}`, { headers: { origin: this.baseUrl, cookie: this.cookie, ...headers } });
   }
 }
 
