@@ -12,9 +12,10 @@ export interface Verdict {
 
 // Runs an exercise's checks against a sandbox and turns whatever happens — a pass, a specific
 // failure, a hang, a crash, garbage output — into one result per criterion. Never throws for a
-// learner's mistake. Checks run with the lab image's own tools (engine.inspect), so a learner, root in
-// the sandbox, cannot make one pass by replacing the programs it runs. Checks of one sandbox run one at a time (they may send traffic that would
-// disturb each other); across sandboxes, at most `concurrency` checks run at once.
+// learner's mistake. Checks run with the lab image's own tools (engine.inspect), so a learner, root
+// in the sandbox, cannot make one pass by replacing the programs it runs. Checks of one sandbox run
+// one at a time (they may send traffic that would disturb each other); across sandboxes, at most
+// `concurrency` checks run at once.
 export class Grader {
   private readonly queues = new Map<string, Promise<unknown>>();
   private running = 0;
