@@ -61,14 +61,6 @@ static const struct {
 } JOINED[] = {{"net", CLONE_NEWNET}, {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS}, {"cgroup", CLONE_NEWCGROUP}, {"pid", CLONE_NEWPID}};
 #define JOINED_COUNT (sizeof JOINED / sizeof *JOINED)
 
-static int open_namespace(long pid, const char *type) {
-  char path[64];
-  snprintf(path, sizeof path, "/proc/%ld/ns/%s", pid, type);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) fail(path);
-  return fd;
-}
-
 // A detached, recursive copy of a directory's mounts, as open_tree(OPEN_TREE_CLONE) makes it.
 static int clone_tree(int directory, const char *path, const char *what) {
   int tree = open_tree(directory, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | (*path ? 0 : AT_EMPTY_PATH));
