@@ -18,7 +18,7 @@ const startServer = (flags: string) =>
   `ip netns exec blue setsid taskset -c 1 udp-echo ${PORT}${flags} </dev/null >/root/udp-echo.log 2>&1 &`;
 const serverUp = `until ip netns exec blue ss -Huln 'sport = :${PORT}' | grep -q .; do sleep 0.05; done`;
 
-const udpPing = checkTool(new URL('./files/udp-ping.c', import.meta.url));
+const udpPing = checkTool('napi-busy-poll', 'udp-ping.c');
 
 const threadedFile = 'ip netns exec blue cat /sys/class/net/veth-b/threaded';
 

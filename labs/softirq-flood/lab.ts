@@ -11,7 +11,7 @@ const ATTACKER = '10.0.1.1';
 const SERVICE = '10.0.2.2:8080';
 const TARGET = '10.0.1.2 9'; // blue's end of the attacker's cable, UDP port 9, where nothing listens
 const DEADLINE_MS = 2000;
-const flood = checkTool(new URL('./files/flood.c', import.meta.url));
+const flood = checkTool('softirq-flood', 'flood.c');
 
 // Blue's count of IPv4 packets that reached its IP layer: InReceives in /proc/net/snmp, which is
 // per network namespace. ip_rcv_core() counts a packet there before any IP-level netfilter hook

@@ -6,7 +6,7 @@ const PORT = 9000;
 const ENOUGH_BYTES = 4 * 1024 * 1024;
 const BURST_ARGUMENTS = '10.0.0.2 9000 1000 512';
 const BURST = `udp-burst ${BURST_ARGUMENTS}`;
-const udpBurst = checkTool(new URL('./files/udp-burst.c', import.meta.url));
+const udpBurst = checkTool('udp-overflow', 'udp-burst.c');
 const receiverSocket = `ip netns exec blue ss -Huamn 'sport = :${PORT}'`;
 // Blue's own count of datagrams dropped because a socket's receive queue was full.
 const rcvbufErrors = `ip netns exec blue awk '/^Udp:/ { if (!seen++) { for (i = 2; i <= NF; i++) column[$i] = i } else print $column["RcvbufErrors"] }' /proc/net/snmp`;
