@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { labs } from '../../labs/index.ts';
-import type { Sandbox } from '../../server/engine/engine.ts';
+import { SandboxGoneError, type Sandbox } from '../../server/engine/engine.ts';
 import { Grader } from '../../server/grader.ts';
 import { startLabSandbox } from '../../server/lab-sandbox.ts';
 import { EXEC, leftovers, NOTHING_LEFT, realEngine } from '../support/sandboxes.ts';
@@ -150,4 +150,19 @@ test('a faked ip does not make an exercise pass', async () => {
   } finally {
     await engine.destroy(sandbox.id);
   }
+});
+
+test('a symlink the learner puts in place of /root or /tmp is not followed, and an ended sandbox is said to be gone', async () => {
+  const sandbox = await engine.create({ purpose: 'test' });
+  try {
+    await asLearner(sandbox, 'mv /root /root.real && ln -s /etc /root && umount /tmp && rmdir /tmp && ln -s /proc/1/root/etc /tmp');
+    const probe = 'stat -c %F /root /tmp; ls /root/passwd /tmp/passwd 2>/dev/null; true';
+    assert.equal(await asLearner(sandbox, probe), 'symbolic link\nsymbolic link\n/root/passwd\n/tmp/passwd\n');
+    const out = await asCheck(sandbox, probe);
+    assert.equal(out.exitCode, 0, out.stderr);
+    assert.equal(out.stdout, 'directory\ndirectory\n', 'the check sees the image\'s own /root and /tmp instead');
+  } finally {
+    await engine.destroy(sandbox.id);
+  }
+  await assert.rejects(asCheck(sandbox, 'true'), SandboxGoneError);
 });
