@@ -8,9 +8,9 @@
 // and which borrows from the sandbox only what is state rather than program:
 //   /root, /tmp and /run   the learner's files, sockets, named network namespaces (/run/netns) and BPF pins (/run/bpf);
 //   /sys                   a fresh sysfs of the sandbox's network namespace, with the sandbox's bpffs at /sys/fs/bpf;
-//   /proc                  a fresh procfs of the sandbox's pid namespace (a learner can mount over files of their own);
+//   /proc                  a fresh procfs of the sandbox's pid namespace (the learner may have mounted files over theirs);
 //   /dev                   a fresh tmpfs with the host's null, zero, full, random and urandom, as runc makes it;
-//   /var/tmp               a fresh tmpfs no one else sees, the check's TMPDIR.
+//   /var/tmp               a fresh tmpfs of the check's own, its TMPDIR.
 // The command then joins the sandbox's cgroup and its network, ipc, uts, cgroup and pid namespaces,
 // and becomes root of the sandbox's user namespace, with the sandbox's capability bounding set and no
 // new privileges: it never holds more than the learner's own root does, so nothing the learner planted
@@ -18,9 +18,10 @@
 // the host's user namespace, so it cannot remount the image read-write or mount anything over it; a
 // namespace it makes below (`ip netns exec` does) gets every mount locked.
 //
-// Before 6.15 the kernel only clones mounts of the caller's own mount namespace (open_tree() in
-// fs/namespace.c), so the image is cloned in the host's, and the sandbox's directories in a private
-// copy of the sandbox's.
+// open_tree() clones mounts of the caller's own mount namespace, so the image and the host's device
+// nodes are cloned before leaving the host's, and the sandbox's directories in the private copy of the
+// sandbox's, opened with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS): host root never follows a
+// path the learner could have changed.
 //
 //   pristine-exec <sandbox init pid> <sandbox id> <image dir> <timeout seconds> [NAME=value ...] -- <command> [argument ...]
 // exits with the command's status (128 + the signal that ended it; 137 when the timeout killed it),
