@@ -10,10 +10,12 @@ export interface Verdict {
   results: (CriterionResult & { durationMs: number })[];
 }
 
-// Runs an exercise's checks inside a sandbox and turns whatever happens — a pass, a specific
+// Runs an exercise's checks against a sandbox and turns whatever happens — a pass, a specific
 // failure, a hang, a crash, garbage output — into one result per criterion. Never throws for a
-// learner's mistake. Checks of one sandbox run one at a time (they may send traffic that would
-// disturb each other); across sandboxes, at most `concurrency` checks run at once.
+// learner's mistake. Checks run with the lab image's own tools (engine.inspect), so a learner, root
+// in the sandbox, cannot make one pass by replacing the programs it runs. Checks of one sandbox run
+// one at a time (they may send traffic that would disturb each other); across sandboxes, at most
+// `concurrency` checks run at once.
 export class Grader {
   private readonly queues = new Map<string, Promise<unknown>>();
   private running = 0;
@@ -44,7 +46,7 @@ export class Grader {
     const result = (passed: boolean, message: string) => ({ name: check.name, passed, message, durationMs: Math.round(performance.now() - started) });
     let out;
     try {
-      out = await this.engine.exec(sandboxId, ['bash', '-c', check.run], { timeoutMs, maxOutputBytes: CHECK_OUTPUT_CAP_BYTES });
+      out = await this.engine.inspect(sandboxId, ['bash', '-c', check.run], { timeoutMs, maxOutputBytes: CHECK_OUTPUT_CAP_BYTES });
     } catch (error) {
       if (error instanceof SandboxGoneError) throw error;
       return result(false, `The check could not run: ${error instanceof Error ? error.message : String(error)}`);

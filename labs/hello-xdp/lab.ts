@@ -22,11 +22,11 @@ const pingReachesBlue = 'ip netns exec red ping -c 2 -i 0.2 -W 1 10.0.0.2';
 
 // The checker's own TCP exchange: a one-shot listener in blue, a client in red, both bounded in time.
 const tcpReachesBlue = sh`
-  ip netns exec blue timeout 3 nc -l 10.0.0.2 9000 > /tmp/tcp-check.out &
+  ip netns exec blue timeout 3 nc -l 10.0.0.2 9000 > "$TMPDIR/tcp-check.out" &
   sleep 0.3
   echo wirelab | ip netns exec red timeout 2 nc -N 10.0.0.2 9000
   wait
-  grep -q wirelab /tmp/tcp-check.out`;
+  grep -q wirelab "$TMPDIR/tcp-check.out"`;
 
 export default defineLab({
   id: 'hello-xdp',

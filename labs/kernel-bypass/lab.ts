@@ -137,7 +137,7 @@ const testpmdRun = sh`
   if ip netns exec left ping -q -c 1 -W 1 10.0.0.2 >/dev/null 2>&1; then echo before=through; else echo before=blocked; fi
   count=$((3 + RANDOM % 4))
   echo "count=$count"
-  log=/tmp/.dpdk-check.log
+  log="$TMPDIR/dpdk-check.log"
   setsid timeout -k 1 ${TESTPMD_SECONDS + 6} bash ${SCRIPT} ${TESTPMD_SECONDS} </dev/null >$log 2>&1 &
   session=$!
   for wait in $(seq 60); do grep -q 'start packet forwarding' $log && break; kill -0 $session 2>/dev/null || break; sleep 0.1; done

@@ -1,4 +1,5 @@
 import { defineLab, sh, type CommandOutput } from '../define-lab.ts';
+import { checkTool } from '../check-tools.ts';
 import { redAndBlue } from '../namespaces.ts';
 
 const PORT = 7000;
@@ -16,6 +17,8 @@ const ATTEMPTS = 3;
 const startServer = (flags: string) =>
   `ip netns exec blue setsid taskset -c 1 udp-echo ${PORT}${flags} </dev/null >/root/udp-echo.log 2>&1 &`;
 const serverUp = `until ip netns exec blue ss -Huln 'sport = :${PORT}' | grep -q .; do sleep 0.05; done`;
+
+const udpPing = checkTool('napi-busy-poll', 'udp-ping.c');
 
 const threadedFile = 'ip netns exec blue cat /sys/class/net/veth-b/threaded';
 
@@ -36,9 +39,10 @@ const pingPong = sh`
   echo "gro=$(ip netns exec blue ethtool -k veth-b | awk '/^generic-receive-offload:/ { print $2 }')"
   echo "xdp=$(ip -n blue -j link show dev veth-b | jq -r '.[0].xdp.prog.id // empty')"
   echo "tso=$(ip netns exec red ethtool -k veth-r | awk '/^tcp-segmentation-offload:/ { print $2 }')"
+  ${udpPing.build}
   for attempt in $(seq ${ATTEMPTS}); do
     polled=$(${busyPolled}); napi=$(${napiPackets})
-    answered=$(ip netns exec red timeout 15 taskset -c 0 udp-ping 10.0.0.2 ${PORT} ${EXCHANGES} | awk '/answered/ { print $3 }')
+    answered=$(ip netns exec red timeout 15 taskset -c 0 ${udpPing.run} 10.0.0.2 ${PORT} ${EXCHANGES} | awk '/answered/ { print $3 }')
     polled=$(( $(${busyPolled}) - polled )); napi=$(( $(${napiPackets}) - napi ))
     echo "answered=$answered"; echo "napi=$napi"; echo "polled=$polled"
     # Worth another try only when the datagrams took the NAPI path and busy polling lost the race.

@@ -1,4 +1,5 @@
 import { defineLab, json, sh, type CommandOutput } from '../define-lab.ts';
+import { checkTool } from '../check-tools.ts';
 import { attackerAndPeerIntoBlue } from '../namespaces.ts';
 
 // Three namespaces, two cables into blue:
@@ -10,6 +11,7 @@ const ATTACKER = '10.0.1.1';
 const SERVICE = '10.0.2.2:8080';
 const TARGET = '10.0.1.2 9'; // blue's end of the attacker's cable, UDP port 9, where nothing listens
 const DEADLINE_MS = 2000;
+const flood = checkTool('softirq-flood', 'flood.c');
 
 // Blue's count of IPv4 packets that reached its IP layer: InReceives in /proc/net/snmp, which is
 // per network namespace. ip_rcv_core() counts a packet there before any IP-level netfilter hook
@@ -166,10 +168,11 @@ export default defineLab({
           // checker's own, bounded to 1.5 s, and the request starts only once it is running.
           name: `during a flood, the client gets an answer from ${SERVICE} within ${DEADLINE_MS / 1000} s`,
           run: sh`
-            ip netns exec attacker timeout 5 flood ${TARGET} 1.5 > /tmp/.flood-check.out 2>&1 &
+            ${flood.build}
+            ip netns exec attacker timeout 5 ${flood.run} ${TARGET} 1.5 > "$TMPDIR/flood.out" 2>&1 &
             flooding=$!
             sleep 0.3
-            kill -0 $flooding 2>/dev/null || { cat /tmp/.flood-check.out; exit 4; }
+            kill -0 $flooding 2>/dev/null || { cat "$TMPDIR/flood.out"; exit 4; }
             started=$(date +%s%N)
             echo "answer=$(ip netns exec client timeout 3 socat -u TCP:${SERVICE},connect-timeout=3 - 2>/dev/null)"
             echo "ms=$(( ($(date +%s%N) - started) / 1000000 ))"
@@ -189,8 +192,9 @@ export default defineLab({
           // flood manages to send in half a second, not the proportions between the three.
           name: 'the checker\'s flood is counted by your rule and never reaches blue\'s IP layer',
           run: sh`
+            ${flood.build}
             ${snapshot}
-            ip netns exec attacker timeout 5 flood ${TARGET} 0.5 2>&1 | tr '\\n' ' '; echo
+            ip netns exec attacker timeout 5 ${flood.run} ${TARGET} 0.5 2>&1 | tr '\\n' ' '; echo
             ${snapshot}`,
           pass: checkCountedEarly,
           timeoutMs: 10_000,

@@ -1,9 +1,12 @@
 import { defineLab, sh, type CommandOutput } from '../define-lab.ts';
+import { checkTool } from '../check-tools.ts';
 import { redAndBlue } from '../namespaces.ts';
 
 const PORT = 9000;
 const ENOUGH_BYTES = 4 * 1024 * 1024;
-const BURST = 'udp-burst 10.0.0.2 9000 1000 512';
+const BURST_ARGUMENTS = '10.0.0.2 9000 1000 512';
+const BURST = `udp-burst ${BURST_ARGUMENTS}`;
+const udpBurst = checkTool('udp-overflow', 'udp-burst.c');
 const receiverSocket = `ip netns exec blue ss -Huamn 'sport = :${PORT}'`;
 // Blue's own count of datagrams dropped because a socket's receive queue was full.
 const rcvbufErrors = `ip netns exec blue awk '/^Udp:/ { if (!seen++) { for (i = 2; i <= NF; i++) column[$i] = i } else print $column["RcvbufErrors"] }' /proc/net/snmp`;
@@ -54,8 +57,9 @@ export default defineLab({
           name: 'a burst of 1000 datagrams from red loses none',
           run: sh`
             ${receiverSocket} | grep -q . || exit 3
+            ${udpBurst.build}
             before=$(${rcvbufErrors})
-            ip netns exec red ${BURST} >/dev/null
+            ip netns exec red ${udpBurst.run} ${BURST_ARGUMENTS} >/dev/null
             sleep 0.3
             echo $(( $(${rcvbufErrors}) - before ))`,
           pass: (out) => {

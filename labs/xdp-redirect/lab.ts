@@ -146,11 +146,11 @@ const crossing = sh`
   counters before
   echo "received $(ip netns exec left ping -q -c $count -i 0.2 -W 1 10.0.0.2 2>/dev/null | sed -n 's/.* \\([0-9]*\\) received.*/\\1/p')"
   token=$RANDOM$RANDOM
-  ip netns exec right sh -c "echo right-$token | timeout 3 nc -l -N 10.0.0.2 ${CHECK_PORT} > /tmp/.switch-check.right" 2>/dev/null &
+  ip netns exec right sh -c "echo right-$token | timeout 3 nc -l -N 10.0.0.2 ${CHECK_PORT} > $TMPDIR/switch-check.right" 2>/dev/null &
   for wait in $(seq 40); do ip netns exec right ss -Htln 'sport = :${CHECK_PORT}' | grep -q . && break; sleep 0.05; done
-  echo left-$token | ip netns exec left timeout 2 nc -N 10.0.0.2 ${CHECK_PORT} > /tmp/.switch-check.left 2>/dev/null
+  echo left-$token | ip netns exec left timeout 2 nc -N 10.0.0.2 ${CHECK_PORT} > $TMPDIR/switch-check.left 2>/dev/null
   wait
-  echo "tcp $(( $(cat /tmp/.switch-check.right 2>/dev/null | grep -c "^left-$token$") + $(cat /tmp/.switch-check.left 2>/dev/null | grep -c "^right-$token$") ))"
+  echo "tcp $(( $(cat $TMPDIR/switch-check.right 2>/dev/null | grep -c "^left-$token$") + $(cat $TMPDIR/switch-check.left 2>/dev/null | grep -c "^right-$token$") ))"
   counters after`;
 
 function checkCrossing(out: CommandOutput) {

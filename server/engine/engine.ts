@@ -52,7 +52,13 @@ export interface TtyOptions {
 
 export interface Engine {
   create(labels: Labels): Promise<Sandbox>;
+  // Runs a command as the learner would, in the sandbox's own file system: setups, solutions, copies.
   exec(sandboxId: string, command: string[], options: ExecOptions): Promise<ExecResult>;
+  // Runs a command that reads the sandbox's kernel state (its network namespaces, BPF pins, processes
+  // and the files in /root, /tmp and /run) with the lab image's own tools: whatever the learner did to
+  // the programs, libraries and configuration in their file system, it sees what the kernel holds.
+  // Checks run through here. No more privileged than the sandbox's root.
+  inspect(sandboxId: string, command: string[], options: ExecOptions): Promise<ExecResult>;
   attachTty(sandboxId: string, command: string[], options: TtyOptions): IPty;
   // Like exec, but the output is read as it comes; the command lives until it ends, is stopped, or
   // reaches `timeoutMs`.

@@ -16,5 +16,6 @@ export function nativeHelpers() {
   return {
     bpffsHook: path.join(NATIVE_DIR, 'build', 'bpffs-hook'),
     netnsKnob: path.join(NATIVE_DIR, 'build', 'netns-knob'),
+    pristineExec: path.join(NATIVE_DIR, 'build', 'pristine-exec'),
   };
 }

@@ -44,6 +44,12 @@ export const BPF_DELEGATION = {
 // /sys/fs/bpf; /run/bpf stays visible in every namespace of the sandbox.
 const BPF_TOKEN_ENV = ['LIBBPF_BPF_TOKEN_PATH=/run/bpf', 'TC_BPF_MNT=/run/bpf', 'LIBXDP_BPFFS=/run/bpf'];
 
+// What a check's command finds in its environment besides PATH, HOME and TMPDIR, which
+// native/pristine-exec.c sets: the sandbox's own, so its tools behave as they do for the learner.
+export function inspectEnvironment(isolation: Isolation) {
+  return ['LANG=C.UTF-8', ...(isolation === 'user-namespace' ? BPF_TOKEN_ENV : [])];
+}
+
 const TUN_MAJOR = 10;
 const TUN_MINOR = 200;
 const CPU_PERIOD_US = 100_000;

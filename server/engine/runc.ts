@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
@@ -8,7 +8,7 @@ import * as pty from 'node-pty';
 import type { Engine, ExecOptions, ExecResult, Labels, Sandbox, SandboxProcess, TtyOptions } from './engine.ts';
 import { SandboxGoneError } from './engine.ts';
 import { nativeHelpers } from './native.ts';
-import { sandboxSpec, type IdRange, type Isolation, type SandboxLimits } from './oci-spec.ts';
+import { inspectEnvironment, sandboxSpec, type IdRange, type Isolation, type SandboxLimits } from './oci-spec.ts';
 
 const run = promisify(execFile);
 
@@ -16,8 +16,10 @@ const LABEL_PREFIX = 'wirelab.';
 // A learner's own files live on a size-limited tmpfs: a `dd` that fills it fails inside the
 // sandbox instead of filling the host's disk, and the pages are charged to the sandbox's memory cgroup.
 const WRITABLE_LAYER_SIZE = '1g';
-// Grace the runc client gets after the in-sandbox `timeout` should have fired.
+// Grace the runc client (or pristine-exec) gets after the command's own timeout should have fired.
 const EXEC_KILL_GRACE_MS = 2_000;
+// What pristine-exec exits with when it could not run the command at all.
+const PRISTINE_EXEC_FAILED = 125;
 
 interface RuncState {
   id: string;
@@ -97,47 +99,21 @@ export class RuncEngine implements Engine {
   }
 
   exec(sandboxId: string, command: string[], options: ExecOptions): Promise<ExecResult> {
-    const started = performance.now();
-    return new Promise((resolve, reject) => {
-      const { child, seconds } = this.execInSandbox(sandboxId, command, options.timeoutMs);
-      const stdout = new CappedBuffer(options.maxOutputBytes);
-      const stderr = new CappedBuffer(options.maxOutputBytes);
-      let timedOut = false;
-      const killer = setTimeout(() => {
-        timedOut = true;
-        child.kill('SIGKILL');
-      }, options.timeoutMs + EXEC_KILL_GRACE_MS);
-      child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-      child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-      child.stdin.on('error', () => {});
-      child.stdin.end(options.stdin ?? '');
-      child.on('error', (error) => {
-        clearTimeout(killer);
-        reject(error);
-      });
-      child.on('close', (code) => {
-        clearTimeout(killer);
-        const err = stderr.text();
-        if (sandboxWasGone(code, err)) {
-          reject(new SandboxGoneError(sandboxId));
-          return;
-        }
-        // GNU timeout exits 137 (128 + SIGKILL) when it had to kill the command.
-        if (code === 137 && performance.now() - started >= seconds * 1000) timedOut = true;
-        resolve({
-          exitCode: code,
-          stdout: stdout.text(),
-          stderr: err,
-          timedOut,
-          truncated: stdout.truncated || stderr.truncated,
-          durationMs: performance.now() - started,
-        });
-      });
-    });
+    const seconds = timeoutSeconds(options.timeoutMs);
+    return collectOutput(this.execInSandbox(sandboxId, command, seconds), sandboxId, options, seconds);
+  }
+
+  // Through native/pristine-exec.c: the command runs on the read-only image with the sandbox's
+  // kernel state and its learner-written directories, as the sandbox's root.
+  async inspect(sandboxId: string, command: string[], options: ExecOptions): Promise<ExecResult> {
+    const seconds = timeoutSeconds(options.timeoutMs);
+    const pid = await this.initPid(sandboxId);
+    const args = [String(pid), sandboxId, this.options.imageDir, String(seconds), ...inspectEnvironment(this.options.isolation), '--', ...command];
+    return collectOutput(spawn(this.helpers.pristineExec, args, { stdio: ['pipe', 'pipe', 'pipe'] }), sandboxId, options, seconds);
   }
 
   spawn(sandboxId: string, command: string[], options: { timeoutMs: number }): SandboxProcess {
-    const { child } = this.execInSandbox(sandboxId, command, options.timeoutMs);
+    const child = this.execInSandbox(sandboxId, command, timeoutSeconds(options.timeoutMs));
     // Only runc's own complaint is needed from it (a sandbox that is gone).
     const stderr = new CappedBuffer(4096);
     child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
@@ -243,10 +219,9 @@ export class RuncEngine implements Engine {
   // `runc exec` of a command bounded in time. `timeout` runs inside the sandbox and kills the
   // command's whole process group there: killing the runc client alone would leave the command
   // running in the sandbox.
-  private execInSandbox(sandboxId: string, command: string[], timeoutMs: number) {
-    const seconds = Math.max(1, Math.ceil(timeoutMs / 1000));
+  private execInSandbox(sandboxId: string, command: string[], seconds: number) {
     const args = ['--root', this.runcRoot, 'exec', sandboxId, 'timeout', '-s', 'KILL', String(seconds), ...command];
-    return { child: spawn('runc', args, { stdio: ['pipe', 'pipe', 'pipe'] }), seconds };
+    return spawn('runc', args, { stdio: ['pipe', 'pipe', 'pipe'] });
   }
 
   private async initPid(sandboxId: string) {
@@ -262,6 +237,54 @@ export class RuncEngine implements Engine {
     if (!/^wl-[0-9a-f]{12}$/.test(sandboxId)) throw new Error(`not a sandbox id: ${sandboxId}`);
     return path.join(this.bundlesDir, sandboxId);
   }
+}
+
+const timeoutSeconds = (timeoutMs: number) => Math.max(1, Math.ceil(timeoutMs / 1000));
+
+// Gathers what a command bounded in time (by `timeout` in the sandbox, or by pristine-exec) prints,
+// up to the cap, and how it ended.
+function collectOutput(child: ChildProcessWithoutNullStreams, sandboxId: string, options: ExecOptions, seconds: number): Promise<ExecResult> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const stdout = new CappedBuffer(options.maxOutputBytes);
+    const stderr = new CappedBuffer(options.maxOutputBytes);
+    let timedOut = false;
+    const killer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, seconds * 1000 + EXEC_KILL_GRACE_MS);
+    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+    child.stdin.on('error', () => {});
+    child.stdin.end(options.stdin ?? '');
+    child.on('error', (error) => {
+      clearTimeout(killer);
+      reject(error);
+    });
+    child.on('close', (code) => {
+      clearTimeout(killer);
+      const err = stderr.text();
+      if (sandboxWasGone(code, err)) {
+        reject(new SandboxGoneError(sandboxId));
+        return;
+      }
+      const helperFailure = code === PRISTINE_EXEC_FAILED && /^pristine-exec: (.*)$/m.exec(err);
+      if (helperFailure) {
+        reject(new Error(helperFailure[1]));
+        return;
+      }
+      // GNU timeout and pristine-exec exit 137 (128 + SIGKILL) when they had to kill the command.
+      if (code === 137 && performance.now() - started >= seconds * 1000) timedOut = true;
+      resolve({
+        exitCode: code,
+        stdout: stdout.text(),
+        stderr: err,
+        timedOut,
+        truncated: stdout.truncated || stderr.truncated,
+        durationMs: performance.now() - started,
+      });
+    });
+  });
 }
 
 class CappedBuffer {
@@ -318,9 +341,10 @@ async function unmount(mountPoint: string) {
   }
 }
 
-// runc 1.1 says "exec failed: container does not exist" for a deleted sandbox.
+// runc 1.1 says "exec failed: container does not exist" for a deleted sandbox; pristine-exec, that
+// the sandbox is not running, or that the process it was given is no longer the sandbox's.
 function sandboxWasGone(exitCode: number | null, stderr: string) {
-  return exitCode !== 0 && /container (.* )?does not exist|container not running|cannot exec in a stopped/.test(stderr);
+  return exitCode !== 0 && /container (.* )?does not exist|container not running|cannot exec in a stopped|^pristine-exec: (the sandbox is not running|that process is not the sandbox's)/m.test(stderr);
 }
 
 function describeFailure(error: unknown) {

@@ -30,12 +30,10 @@
 #include <unistd.h>
 #include <grp.h>
 
-#define BPF_FS_MAGIC 0xcafe4a11
+#define HELPER_PREFIX "bpffs-hook: "
+#include "sandbox-process.h"
 
-static void die(const char *what) {
-  fprintf(stderr, "bpffs-hook: %s: %s\n", what, strerror(errno));
-  exit(1);
-}
+#define BPF_FS_MAGIC 0xcafe4a11
 
 // One byte says what follows; with it, optionally, one file descriptor (SCM_RIGHTS).
 enum { ALREADY_MOUNTED = 'A', NO_TOKENS = 'N', CONTEXT = 'C', MOUNT = 'M' };
@@ -53,7 +51,7 @@ static void send_message(int channel, char kind, int fd) {
     header->cmsg_len = CMSG_LEN(sizeof(int));
     memcpy(CMSG_DATA(header), &fd, sizeof(int));
   }
-  if (sendmsg(channel, &message, 0) != 1) die("passing a message to the other side");
+  if (sendmsg(channel, &message, 0) != 1) fail("passing a message to the other side");
 }
 
 static char receive_message(int channel, int *fd) {
@@ -84,27 +82,19 @@ static long container_pid(void) {
   return pid;
 }
 
-static int open_namespace(long pid, const char *type) {
-  char path[64];
-  snprintf(path, sizeof path, "/proc/%ld/ns/%s", pid, type);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) die(path);
-  return fd;
-}
-
 // Inside the sandbox's namespaces, as its root: open the filesystem context, then attach what the host made of it.
 static void sandbox_side(int channel, long pid, const char *rootfs) {
   int user_ns = open_namespace(pid, "user");
   int mount_ns = open_namespace(pid, "mnt");
-  if (setns(user_ns, CLONE_NEWUSER) < 0) die("joining the sandbox's user namespace");
-  if (setns(mount_ns, CLONE_NEWNS) < 0) die("joining the sandbox's mount namespace");
+  if (setns(user_ns, CLONE_NEWUSER) < 0) fail("joining the sandbox's user namespace");
+  if (setns(mount_ns, CLONE_NEWNS) < 0) fail("joining the sandbox's mount namespace");
   // Without becoming the sandbox's root (a uid mapped in its namespace), mkdir in its /run fails with EOVERFLOW.
-  if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) die("becoming the sandbox's root");
+  if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) fail("becoming the sandbox's root");
 
   char run_bpf[4096], sys_fs_bpf[4096];
   snprintf(run_bpf, sizeof run_bpf, "%s/run/bpf", rootfs);
   snprintf(sys_fs_bpf, sizeof sys_fs_bpf, "%s/sys/fs/bpf", rootfs);
-  if (mkdir(run_bpf, 0700) < 0 && errno != EEXIST) die(run_bpf);
+  if (mkdir(run_bpf, 0700) < 0 && errno != EEXIST) fail(run_bpf);
   // runc may run the hook again for the same sandbox: a second bpffs stacked on the first would hide its pins.
   struct statfs existing;
   if (statfs(run_bpf, &existing) == 0 && existing.f_type == BPF_FS_MAGIC) {
@@ -117,14 +107,14 @@ static void sandbox_side(int channel, long pid, const char *rootfs) {
     send_message(channel, NO_TOKENS, -1);
     exit(0);
   }
-  if (context < 0) die("fsopen(\"bpf\") in the sandbox");
+  if (context < 0) fail("fsopen(\"bpf\") in the sandbox");
   send_message(channel, CONTEXT, context);
   int mount_fd;
   char answer = receive_message(channel, &mount_fd);
   if (answer == NO_TOKENS) exit(0);
   if (answer != MOUNT || mount_fd < 0) exit(1);
-  if (move_mount(mount_fd, "", AT_FDCWD, run_bpf, MOVE_MOUNT_F_EMPTY_PATH) < 0) die("attaching the bpffs at /run/bpf");
-  if (mount(run_bpf, sys_fs_bpf, NULL, MS_BIND, NULL) < 0) die("binding the bpffs over /sys/fs/bpf");
+  if (move_mount(mount_fd, "", AT_FDCWD, run_bpf, MOVE_MOUNT_F_EMPTY_PATH) < 0) fail("attaching the bpffs at /run/bpf");
+  if (mount(run_bpf, sys_fs_bpf, NULL, MS_BIND, NULL) < 0) fail("binding the bpffs over /sys/fs/bpf");
   exit(0);
 }
 
@@ -148,16 +138,16 @@ static void host_side(int channel, int argc, char **argv) {
     *value++ = '\0';
     if (fsconfig(context, FSCONFIG_SET_STRING, option, value, 0) < 0) {
       // A bpffs without delegate_* options: a kernel that knows no tokens.
-      if (errno != EINVAL || strcmp(option, "delegate_cmds") != 0) die(argv[i]);
+      if (errno != EINVAL || strcmp(option, "delegate_cmds") != 0) fail(argv[i]);
       fprintf(stderr, "bpffs-hook: this kernel's bpffs has no %s (BPF tokens need 6.9 or later): the sandbox gets no BPF\n", option);
       send_message(channel, NO_TOKENS, -1);
       return;
     }
     free(option);
   }
-  if (fsconfig(context, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) die("creating the bpffs");
+  if (fsconfig(context, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) fail("creating the bpffs");
   int mount_fd = fsmount(context, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
-  if (mount_fd < 0) die("fsmount of the bpffs");
+  if (mount_fd < 0) fail("fsmount of the bpffs");
   send_message(channel, MOUNT, mount_fd);
 }
 
@@ -168,9 +158,9 @@ int main(int argc, char **argv) {
   }
   long pid = container_pid();
   int channel[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, channel) < 0) die("socketpair");
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, channel) < 0) fail("socketpair");
   pid_t child = fork();
-  if (child < 0) die("fork");
+  if (child < 0) fail("fork");
   if (child == 0) {
     close(channel[0]);
     sandbox_side(channel[1], pid, argv[1]);
@@ -178,6 +168,6 @@ int main(int argc, char **argv) {
   close(channel[1]);
   host_side(channel[0], argc, argv);
   int status;
-  if (waitpid(child, &status, 0) < 0) die("waiting for the sandbox side");
+  if (waitpid(child, &status, 0) < 0) fail("waiting for the sandbox side");
   return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }

@@ -30,20 +30,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-static void fail(const char *what) {
-  fprintf(stderr, "%s: %s\n", what, strerror(errno));
-  exit(1);
-}
-
-static void refuse(const char *why) {
-  fprintf(stderr, "%s\n", why);
-  exit(2);
-}
-
-static int plain_name(const char *name) {
-  if (!*name || !strcmp(name, ".") || !strcmp(name, "..")) return 0;
-  return strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-@") == strlen(name);
-}
+#include "sandbox-process.h"
 
 static int open_network_namespace(long pid, const char *name) {
   char path[64];
@@ -82,29 +69,14 @@ static void require_owned_by_sandbox(int netns, long pid) {
   }
 }
 
-static void require_in_sandbox_cgroup(long pid, const char *sandbox_id) {
-  char path[64], cgroups[8192], wanted[128];
-  snprintf(path, sizeof path, "/proc/%ld/cgroup", pid);
-  FILE *file = fopen(path, "r");
-  if (!file) fail("reading the process's cgroups");
-  size_t length = fread(cgroups, 1, sizeof cgroups - 1, file);
-  cgroups[length] = '\0';
-  fclose(file);
-  snprintf(wanted, sizeof wanted, ":/wirelab/%s\n", sandbox_id);
-  if (!plain_name(sandbox_id) || !strstr(cgroups, wanted)) refuse("that process is not the sandbox's");
-}
-
 int main(int argc, char **argv) {
   if (argc != 6) {
     fprintf(stderr, "usage: netns-knob <sandbox pid> <sandbox id> <netns name or \"\"> <device>/<attribute path> <value>\n");
     return 2;
   }
-  long pid = strtol(argv[1], NULL, 10);
-  const char *sandbox_id = argv[2], *namespace_name = argv[3], *attribute = argv[4], *value = argv[5];
-  if (pid <= 0) refuse("not a process id");
-  int pidfd = syscall(SYS_pidfd_open, pid, 0);
-  if (pidfd < 0) fail("finding the sandbox's process");
-  require_in_sandbox_cgroup(pid, sandbox_id);
+  long pid;
+  const char *namespace_name = argv[3], *attribute = argv[4], *value = argv[5];
+  int pidfd = open_sandbox_init(argv[1], argv[2], &pid);
   for (const char *part = attribute; *part;) {
     size_t length = strcspn(part, "/");
     char component[256];
@@ -117,7 +89,7 @@ int main(int argc, char **argv) {
 
   int netns = open_network_namespace(pid, namespace_name);
   require_owned_by_sandbox(netns, pid);
-  if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0) refuse("the sandbox ended meanwhile");
+  require_still_running(pidfd);
   if (setns(netns, CLONE_NEWNET) < 0) fail("entering the network namespace");
   // A sysfs mounted now shows the devices of the namespace this process is in.
   if (unshare(CLONE_NEWNS) < 0) fail("making a private mount namespace");
