@@ -99,6 +99,12 @@ export class Sessions {
     return this.byLearnerLab.get(key(learnerId, labId));
   }
 
+  // Whether the learner has a sandbox of this lab, or one on its way.
+  holds(learnerId: string, labId: string) {
+    const k = key(learnerId, labId);
+    return this.byLearnerLab.has(k) || this.opening.has(k);
+  }
+
   // Session ids travel in URLs; they only count together with the learner who owns them.
   findById(sessionId: string, learnerId: string) {
     const session = this.byId.get(sessionId);

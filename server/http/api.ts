@@ -49,7 +49,7 @@ const routes: [method: string, pattern: RegExp, handler: Handler][] = [
   ['POST', /^\/api\/labs\/(?<lab>[^/]+)\/session$/, async (ctx, learnerId, { lab: labId }, req) => {
     const lab = await runnableLab(ctx, labId);
     const open = () => ctx.sessions.open(learnerId, lab);
-    const session = ctx.sessions.find(learnerId, lab.id) ? await open() : await startSandbox(ctx, req, lab, open);
+    const session = ctx.sessions.holds(learnerId, lab.id) ? await open() : await startSandbox(ctx, req, lab, open);
     return [200, { session: describeSession(session) }];
   }],
   ['POST', /^\/api\/labs\/(?<lab>[^/]+)\/session\/reset$/, async (ctx, learnerId, { lab: labId }, req) => {

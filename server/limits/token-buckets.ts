@@ -17,7 +17,7 @@ export class TokenBuckets {
     const now = this.now();
     this.pruneOncePerPeriod(now);
     const tokens = this.tokensOf(key, now);
-    if (tokens < 1) return Math.ceil(((1 - tokens) * this.msPerToken) / 1000);
+    if (tokens < 1) return Math.ceil(Math.round((1 - tokens) * this.msPerToken) / 1000);
     this.buckets.set(key, { tokens: tokens - 1, at: now });
     return 0;
   }

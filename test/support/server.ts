@@ -61,15 +61,23 @@ export async function startServer(options: { port: number; dataDir?: string; sta
 }
 
 // A browser-like client of the API: keeps its learner cookie and sends the Origin a page would.
+// `headers` go with every request (a proxy's X-Forwarded-For, say).
 export class Learner {
   private cookie = '';
 
-  constructor(private readonly baseUrl: string) {}
+  constructor(private readonly baseUrl: string, private readonly headers: Record<string, string> = {}) {}
 
   async request<T = any>(method: string, pathname: string, body?: unknown): Promise<{ status: number; body: T }> {
+    const { status, body: answer } = await this.exchange<T>(method, pathname, body);
+    return { status, body: answer };
+  }
+
+  // The whole answer, its headers too.
+  async exchange<T = any>(method: string, pathname: string, body?: unknown): Promise<{ status: number; body: T; headers: Headers }> {
     const response = await fetch(this.baseUrl + pathname, {
       method,
       headers: {
+        ...this.headers,
         origin: this.baseUrl,
         ...(this.cookie ? { cookie: this.cookie } : {}),
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
@@ -78,7 +86,7 @@ export class Learner {
     });
     const setCookie = response.headers.get('set-cookie');
     if (setCookie) this.cookie = setCookie.split(';')[0];
-    return { status: response.status, body: (await response.json()) as T };
+    return { status: response.status, body: (await response.json()) as T, headers: response.headers };
   }
 
   // A stream of Server-Sent Events, as a page's EventSource opens it (GET, the learner's cookie).
@@ -91,7 +99,7 @@ export class Learner {
 
   terminal(sessionId: string, host = 'lab', headers: Record<string, string> = {}) {
     const url = `${this.baseUrl.replace('http', 'ws')}/api/sessions/${sessionId}/tty?host=${host}&cols=100&rows=30`;
-    return new WebSocket(url, { headers: { origin: this.baseUrl, cookie: this.cookie, ...headers } });
+    return new WebSocket(url, { headers: { ...this.headers, origin: this.baseUrl, cookie: this.cookie, ...headers } });
   }
 }
 
