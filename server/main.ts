@@ -27,7 +27,7 @@ import { RateLimits } from './limits/rate-limits.ts';
 import { Refusal } from './limits/refusal.ts';
 import { TerminalConnections } from './limits/terminal-connections.ts';
 import { log } from './log.ts';
-import { countSandboxStatesWith } from './metrics.ts';
+import { countSandboxStatesWith, zeroLabSeries } from './metrics.ts';
 import { Sessions } from './sessions.ts';
 import { Tracer } from './tracing.ts';
 
@@ -68,6 +68,7 @@ const sessions = new Sessions(engine, new SessionRecords(db), config, labs, (ses
 });
 applyHostSysctls();
 countSandboxStatesWith(() => sessions.states);
+zeroLabSeries(labs.keys());
 
 const { adopted, swept } = await sessions.recover();
 if (adopted || swept) log.info(`re-adopted ${adopted} running sandbox(es), swept ${swept} left over from an earlier run`);

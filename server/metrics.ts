@@ -76,6 +76,14 @@ for (const direction of ['in', 'out']) websocketBytes.inc({ direction }, 0);
 for (const reason of ['new-learners', 'sandbox-starts', 'checks', 'sandboxes-per-learner', 'terminals-per-session'] satisfies RefusalReason[]) refusals.inc({ reason }, 0);
 refusals.inc({ reason: 'sandbox-capacity' }, 0);
 
+// Per-lab counters from zero as well, so that the first start or failure of a lab shows in rate().
+export function zeroLabSeries(labIds: Iterable<string>) {
+  for (const lab of labIds) {
+    sandboxStarts.inc({ lab }, 0);
+    sandboxStartFailures.inc({ lab }, 0);
+  }
+}
+
 export function countIfSqliteError(error: unknown) {
   if (error instanceof Database.SqliteError) sqliteErrors.inc({ code: error.code });
 }
