@@ -49,12 +49,12 @@ const routes: [method: string, pattern: RegExp, handler: Handler][] = [
   ['POST', /^\/api\/labs\/(?<lab>[^/]+)\/session$/, async (ctx, learnerId, { lab: labId }, req) => {
     const lab = await runnableLab(ctx, labId);
     const open = () => ctx.sessions.open(learnerId, lab);
-    const session = ctx.sessions.holds(learnerId, lab.id) ? await open() : await startSandbox(ctx, req, lab, open);
+    const session = ctx.sessions.holds(learnerId, lab.id) ? await open() : await startSandbox(ctx, req, learnerId, lab, open);
     return [200, { session: describeSession(session) }];
   }],
   ['POST', /^\/api\/labs\/(?<lab>[^/]+)\/session\/reset$/, async (ctx, learnerId, { lab: labId }, req) => {
     const lab = await runnableLab(ctx, labId);
-    return [200, { session: describeSession(await startSandbox(ctx, req, lab, () => ctx.sessions.reset(learnerId, lab))) }];
+    return [200, { session: describeSession(await startSandbox(ctx, req, learnerId, lab, () => ctx.sessions.reset(learnerId, lab))) }];
   }],
   ['DELETE', /^\/api\/labs\/(?<lab>[^/]+)\/session$/, async (ctx, learnerId, { lab: labId }) => {
     const session = ctx.sessions.find(learnerId, labOrThrow(labId).id);
@@ -104,7 +104,7 @@ const routes: [method: string, pattern: RegExp, handler: Handler][] = [
   }],
   ['POST', /^\/api\/labs\/(?<lab>[^/]+)\/exercises\/(?<exercise>[^/]+)\/check$/, async (ctx, learnerId, params, req) => {
     const { trigger } = await readJson(req, CheckBody);
-    ctx.limits.admitCheck(ctx.clientOf(req));
+    ctx.limits.admitCheck(ctx.clientOf(req), learnerId);
     const { lab, exercise } = exerciseOrThrow(params.lab, params.exercise);
     const session = ctx.sessions.find(learnerId, lab.id);
     if (!session) throw new HttpError(409, 'Start the lab first: checks look at your sandbox, and you have none for this lab.');
@@ -191,8 +191,8 @@ async function runnableLab(ctx: ApiContext, labId: string) {
 
 // A new sandbox for the learner: taken from the client's allowance of starts, then timed and
 // counted for the operator. A refusal or a full server is not a failed start.
-async function startSandbox(ctx: ApiContext, req: IncomingMessage, lab: Lab, start: () => Promise<Session>) {
-  ctx.limits.admitSandboxStart(ctx.clientOf(req));
+async function startSandbox(ctx: ApiContext, req: IncomingMessage, learnerId: string, lab: Lab, start: () => Promise<Session>) {
+  ctx.limits.admitSandboxStart(ctx.clientOf(req), learnerId);
   const timer = sandboxStartSeconds.startTimer({ lab: lab.id });
   try {
     const session = await start();

@@ -58,7 +58,7 @@ export function terminalSockets(sessions: Sessions, identity: Identity, limits: 
     wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
       let release: () => void;
       try {
-        release = limits.connections.admit(session.id);
+        release = limits.connections.admit(session.id, session.learnerId);
       } catch (error) {
         if (!(error instanceof Refusal)) throw error;
         sendControl(ws, { type: 'refused', message: error.message, retryAfterSeconds: error.retryAfterSeconds });

@@ -10,7 +10,8 @@ export interface RateLimitSettings {
 
 // The per-client rates of what costs the server: becoming a new learner (each may hold sandboxes
 // of their own), starting a sandbox, checking an exercise. Each admit… takes a token from the
-// client's bucket or throws the Refusal that tells them when to come back.
+// client's bucket or throws the Refusal that tells them when to come back (and logs it with the
+// learner, when there is one).
 export class RateLimits {
   private readonly newLearners;
   private readonly sandboxStarts;
@@ -26,25 +27,25 @@ export class RateLimits {
     this.newLearners(client);
   }
 
-  admitSandboxStart(client: string) {
-    this.sandboxStarts(client);
+  admitSandboxStart(client: string, learnerId: string) {
+    this.sandboxStarts(client, { learnerId });
   }
 
-  admitCheck(client: string) {
-    this.checks(client);
+  admitCheck(client: string, learnerId: string) {
+    this.checks(client, { learnerId });
   }
 
   // `lab check` in a terminal comes from inside a sandbox, with no address: its allowance is the learner's.
   admitTerminalCheck(learnerId: string) {
-    this.checks(`learner:${learnerId}`);
+    this.checks(`learner:${learnerId}`, { learnerId });
   }
 }
 
 function limiter(rate: Rate | null, reason: RefusalReason, sentence: (wait: string) => string) {
   if (!rate) return () => {};
   const buckets = new TokenBuckets(rate);
-  return (key: string) => {
+  return (key: string, who: Record<string, string> = {}) => {
     const retryAfterSeconds = buckets.take(key);
-    if (retryAfterSeconds > 0) throw refuse(reason, sentence(waitOf(retryAfterSeconds)), retryAfterSeconds, { client: key });
+    if (retryAfterSeconds > 0) throw refuse(reason, sentence(waitOf(retryAfterSeconds)), retryAfterSeconds, { client: key, ...who });
   };
 }

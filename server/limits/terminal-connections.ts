@@ -10,14 +10,14 @@ export class TerminalConnections {
   constructor(private readonly perSession: number) {}
 
   // Counts one more terminal socket of the session, or throws past the bound; returns how to uncount it.
-  admit(sessionId: string): () => void {
+  admit(sessionId: string, learnerId: string): () => void {
     const count = this.open.get(sessionId) ?? 0;
     if (count >= this.perSession) {
       throw refuse(
         'terminals-per-session',
         `This lab already has ${this.perSession} terminals open: close another browser tab showing it, then this one reconnects by itself.`,
         RETRY_AFTER_SECONDS,
-        { sessionId },
+        { learnerId, sessionId },
       );
     }
     this.open.set(sessionId, count + 1);
