@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { z } from 'zod';
 import type { Isolation } from './engine/oci-spec.ts';
+import { trustedProxySet } from './limits/client-address.ts';
+import { parseRate } from './limits/rate.ts';
 
 // Every knob an operator may turn, read once from the environment with defaults that suit
 // one learner on their own machine. The README's "Configuration" table documents each one.
@@ -23,6 +25,22 @@ const Env = z.object({
   // what it gives away; on anything but loopback it must be asked for twice.
   WIRELAB_UNSAFE_HOST_ROOT_SANDBOXES: z.enum(['yes', 'no']).default('no'),
   WIRELAB_UNSAFE_HOST_ROOT_SANDBOXES_ON_THE_NETWORK: z.enum(['yes', 'no']).default('no'),
+  // Abuse limits. A client is an address (the one a trusted proxy forwards for, behind one), so
+  // the rates are sized for a 30-person workshop behind one NAT and for the benchmark, which
+  // starts over a hundred sandboxes from loopback in a few minutes.
+  WIRELAB_TRUSTED_PROXIES: z.string().default(''),
+  WIRELAB_RATE_NEW_LEARNERS: z.string().default('300/hour'),
+  WIRELAB_RATE_SANDBOX_STARTS: z.string().default('300/hour'),
+  WIRELAB_RATE_CHECKS: z.string().default('600/minute'),
+  WIRELAB_MAX_SANDBOXES_PER_LEARNER: z.coerce.number().int().min(1).default(3),
+  WIRELAB_TERMINALS_PER_SESSION: z.coerce.number().int().min(1).default(12),
+  WIRELAB_TERMINAL_INPUT_KIB_PER_SECOND: z.coerce.number().positive().default(64),
+  // /metrics is off unless one of these says who may read it.
+  WIRELAB_METRICS_TOKEN: z.string().min(16, 'use a token of at least 16 characters').optional(),
+  WIRELAB_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  WIRELAB_METRICS_HOST: z.string().default('127.0.0.1'),
+  WIRELAB_LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
+  WIRELAB_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
@@ -36,6 +54,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new Error(`wirelab: bad configuration in the environment: ${problems}`);
   }
   const e = parsed.data;
+  const rates = {
+    newLearners: parseRate('WIRELAB_RATE_NEW_LEARNERS', e.WIRELAB_RATE_NEW_LEARNERS),
+    sandboxStarts: parseRate('WIRELAB_RATE_SANDBOX_STARTS', e.WIRELAB_RATE_SANDBOX_STARTS),
+    checks: parseRate('WIRELAB_RATE_CHECKS', e.WIRELAB_RATE_CHECKS),
+  };
   const hostRoot = e.WIRELAB_UNSAFE_HOST_ROOT_SANDBOXES === 'yes';
   if (hostRoot && !LOOPBACK.test(e.WIRELAB_HOST) && e.WIRELAB_UNSAFE_HOST_ROOT_SANDBOXES_ON_THE_NETWORK !== 'yes') {
     throw new Error(
@@ -51,6 +74,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     // runc state, sandbox bundles and lab sockets: runtime-only, so under /run (gone after a reboot, like the sandboxes)
     stateDir: e.WIRELAB_STATE_DIR,
     maxSandboxes: e.WIRELAB_MAX_SANDBOXES,
+    maxSandboxesPerLearner: e.WIRELAB_MAX_SANDBOXES_PER_LEARNER,
     idleTimeoutMs: e.WIRELAB_IDLE_MINUTES * 60_000,
     maxLifetimeMs: e.WIRELAB_MAX_LIFETIME_MINUTES * 60_000,
     sandboxLimits: {
@@ -61,5 +85,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     gradingConcurrency: e.WIRELAB_GRADING_CONCURRENCY,
     tracingConcurrency: e.WIRELAB_TRACING_CONCURRENCY,
     isolation: (hostRoot ? 'host-root' : 'user-namespace') as Isolation,
+    limits: {
+      trustedProxies: trustedProxySet(e.WIRELAB_TRUSTED_PROXIES.split(',').map((address) => address.trim()).filter(Boolean)),
+      rates,
+      terminalsPerSession: e.WIRELAB_TERMINALS_PER_SESSION,
+      terminalInputBytesPerSecond: e.WIRELAB_TERMINAL_INPUT_KIB_PER_SECOND * 1024,
+    },
+    metrics: { token: e.WIRELAB_METRICS_TOKEN, port: e.WIRELAB_METRICS_PORT, host: e.WIRELAB_METRICS_HOST },
+    log: { format: e.WIRELAB_LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json'), level: e.WIRELAB_LOG_LEVEL },
   };
 }

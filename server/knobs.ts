@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
+import { log } from './log.ts';
 
 // Knobs a lab teaches that root in a user-namespace sandbox may not turn, turned by the server on
 // the learner's behalf (`lab set <path> <value>` in the terminal).
@@ -55,7 +56,7 @@ export function applyHostSysctls() {
     const file = `/proc/sys/${name.replaceAll('.', '/')}`;
     if (Number(fs.readFileSync(file, 'utf8').trim()) >= minimum) continue;
     fs.writeFileSync(file, String(minimum));
-    console.log(`wirelab: raised the host-wide ${name} to ${minimum} (the labs need it; a sandbox cannot set it)`);
+    log.info(`raised the host-wide ${name} to ${minimum} (the labs need it; a sandbox cannot set it)`);
   }
 }
 

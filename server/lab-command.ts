@@ -6,6 +6,7 @@ import type { Engine, Sandbox } from './engine/engine.ts';
 import type { Verdict } from './grader.ts';
 import { describeExplanation, explainVerifierLog, VERIFIER_LOAD } from '../labs/verifier-log.ts';
 import { KnobError, parseKnobRequest } from './knobs.ts';
+import { log } from './log.ts';
 import { traceRequest, TraceRequestError, type Tracer } from './tracing.ts';
 
 const GREEN = '\x1b[32m';
@@ -67,7 +68,7 @@ export function serveLabCommand(context: LabCommandContext): () => void {
     // The sandbox's root is an unprivileged user on the host: it may connect, and nothing more.
     fs.chmodSync(socketPath, 0o666);
   });
-  server.on('error', (error) => console.error(`wirelab: the lab command socket of sandbox ${context.sandbox.id} failed:`, error));
+  server.on('error', (error) => log.error({ err: error, sandboxId: context.sandbox.id, labId: context.lab.id }, 'the lab command socket failed'));
   return () => {
     context.tracer.stop(context.sandbox.id);
     server.close();

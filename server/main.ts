@@ -1,6 +1,7 @@
 import http from 'node:http';
 import path from 'node:path';
 import next from 'next';
+import type { Exercise } from '../labs/define-lab.ts';
 import { labs } from '../labs/index.ts';
 import { Checking } from './checking.ts';
 import { loadConfig } from './config.ts';
@@ -10,14 +11,22 @@ import { SessionRecords } from './db/session-records.ts';
 import { RuncEngine } from './engine/runc.ts';
 import { Grader } from './grader.ts';
 import { handleApi } from './http/api.ts';
+import { metricsEndpoint } from './http/metrics-endpoint.ts';
 import { isSameOrigin } from './http/origin.ts';
 import { sendJson } from './http/json.ts';
+import { sendRefusal } from './http/refusal.ts';
 import { terminalSockets } from './http/terminal-socket.ts';
 import { Identity } from './identity.ts';
 import { labImage } from './image.ts';
 import { probeKernelFeatures } from './kernel-features.ts';
 import { applyHostSysctls } from './knobs.ts';
 import { serveLabCommand } from './lab-command.ts';
+import { clientOf as clientBehind } from './limits/client-address.ts';
+import { RateLimits } from './limits/rate-limits.ts';
+import { Refusal } from './limits/refusal.ts';
+import { TerminalConnections } from './limits/terminal-connections.ts';
+import { log } from './log.ts';
+import { countSandboxStatesWith, zeroLabSeries } from './metrics.ts';
 import { Sessions } from './sessions.ts';
 import { Tracer } from './tracing.ts';
 import { WorkshopLive } from './workshops/live.ts';
@@ -31,7 +40,7 @@ const dev = process.argv.includes('--dev');
 const projectRoot = path.resolve(import.meta.dirname, '..');
 
 if (process.getuid?.() !== 0) {
-  console.error('wirelab: the server starts lab sandboxes with runc and must run as root (sudo npm start).');
+  log.fatal('the server starts lab sandboxes with runc and must run as root (sudo npm start).');
   process.exit(1);
 }
 
@@ -41,14 +50,20 @@ const progress = new ObservedProgressStore(db, live);
 const identity = new Identity(config.dataDir);
 const engine = new RuncEngine({ imageDir: await labImage(), stateDir: config.stateDir, limits: config.sandboxLimits, isolation: config.isolation });
 if (config.isolation === 'host-root') {
-  console.warn('wirelab: WARNING: WIRELAB_UNSAFE_HOST_ROOT_SANDBOXES=yes: every learner is root over this machine and can see every other learner.');
+  log.warn('WARNING: WIRELAB_UNSAFE_HOST_ROOT_SANDBOXES=yes: every learner is root over this machine and can see every other learner.');
 }
 const grader = new Grader(engine, config.gradingConcurrency);
 const checking = new Checking(grader, progress);
 const tracer = new Tracer(config.tracingConcurrency);
 const counters = new Counters(engine);
+const limits = new RateLimits(config.limits.rates);
+const clientOf = (req: http.IncomingMessage) => clientBehind(req, config.limits.trustedProxies);
 const sessions = new Sessions(engine, new SessionRecords(db), config, labs, (session) => {
-  const stopLabCommand = serveLabCommand({ sandbox: session.sandbox, lab: session.lab, engine, tracer, check: (exercise) => checking.check(session, exercise, 'terminal') });
+  const check = async (exercise: Exercise) => {
+    limits.admitTerminalCheck(session.learnerId);
+    return checking.check(session, exercise, 'terminal');
+  };
+  const stopLabCommand = serveLabCommand({ sandbox: session.sandbox, lab: session.lab, engine, tracer, check });
   live.learnerChanged(session.learnerId);
   return () => {
     stopLabCommand();
@@ -57,48 +72,67 @@ const sessions = new Sessions(engine, new SessionRecords(db), config, labs, (ses
   };
 });
 applyHostSysctls();
+countSandboxStatesWith(() => sessions.states);
+zeroLabSeries(labs.keys());
 
 const { adopted, swept } = await sessions.recover();
-if (adopted || swept) console.log(`wirelab: re-adopted ${adopted} running sandbox(es), swept ${swept} left over from an earlier run`);
+if (adopted || swept) log.info(`re-adopted ${adopted} running sandbox(es), swept ${swept} left over from an earlier run`);
 sessions.startReaper();
 // Known before serving, so that a lab page never offers what this kernel cannot run, and so that
 // the probe's throwaway sandbox is gone before anyone can stop the server.
 const kernelSupport = await probeKernelFeatures(engine).catch((error: unknown) => {
-  console.error('wirelab: probing kernel features failed; labs will start without the check', error);
+  log.error({ err: error }, 'probing kernel features failed; labs will start without the check');
   return null;
 });
 const missingFeatures = kernelSupport ? [...kernelSupport].filter(([, available]) => !available).map(([feature]) => feature) : [];
-if (missingFeatures.length) console.log(`wirelab: this kernel lacks ${missingFeatures.join(', ')}; labs that need them say so on their page`);
-const api = { sessions, checking, progress, kernelSupport, engine, tracer, counters };
-const workshops = workshopSide({ db, identity, sessions, live, progress, labs });
+if (missingFeatures.length) log.info(`this kernel lacks ${missingFeatures.join(', ')}; labs that need them say so on their page`);
+const api = { sessions, checking, progress, kernelSupport, engine, tracer, counters, limits, clientOf };
+const workshops = workshopSide({ db, identity, sessions, live, progress, labs, clientOf });
+const handleMetrics = metricsEndpoint(config.metrics);
 
 const nextApp = next({ dev, dir: projectRoot, hostname: config.host, port: config.port });
 const handlePage = nextApp.getRequestHandler();
 await nextApp.prepare();
 
 const server = http.createServer((req, res) => {
+  if (handleMetrics(req, res)) return;
   const { learnerId, cookie } = identity.learnerOf(req);
-  if (cookie) res.setHeader('set-cookie', cookie);
+  // A request without a cookie makes a new learner. Past the client's allowance of those, pages
+  // are still served (reading costs nothing) but without a cookie, and the API, where a learner
+  // starts to cost (a row, sandboxes), is refused. A health probe is never anybody.
+  if (cookie) {
+    try {
+      if (req.url !== '/api/health') limits.admitNewLearner(clientOf(req));
+      res.setHeader('set-cookie', cookie);
+    } catch (error) {
+      if (!(error instanceof Refusal)) throw error;
+      if (req.url?.startsWith('/api/')) return sendRefusal(res, error);
+    }
+  }
   if (req.url?.startsWith('/api/')) {
     if (req.method !== 'GET' && !isSameOrigin(req)) return sendJson(res, 403, { error: 'cross-origin requests are refused' });
     if (workshops.handleApi(req, res, learnerId)) return;
     return void handleApi(api, learnerId, req, res);
   }
   handlePage(req, res).catch((error: unknown) => {
-    console.error('wirelab: page handler failed', error);
+    log.error({ err: error, path: req.url }, 'page handler failed');
     if (!res.headersSent) res.writeHead(500);
     res.end('Internal error');
   });
 });
 
-const handleTerminalUpgrade = terminalSockets(sessions, identity);
+const handleTerminalUpgrade = terminalSockets(sessions, identity, {
+  connections: new TerminalConnections(config.limits.terminalsPerSession),
+  inputBytesPerSecond: config.limits.terminalInputBytesPerSecond,
+});
 const handleNextUpgrade = nextApp.getUpgradeHandler();
 server.on('upgrade', (req, socket, head) => {
   if (!handleTerminalUpgrade(req, socket, head) && !workshops.handleUpgrade(req, socket, head)) void handleNextUpgrade(req, socket, head);
 });
 
 server.listen(config.port, config.host, () => {
-  console.log(`wirelab: ready on http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}`);
+  // The line a person (and test/support/server.ts) waits for: it stays readable in the JSON log too.
+  log.info(`wirelab: ready on http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}`);
 });
 
 // A deliberate stop ends every sandbox; a crash leaves them for the next start to re-adopt.
@@ -107,7 +141,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     if (stopping) return;
     stopping = true;
-    console.log(`wirelab: ${signal}: ending ${sessions.count} lab sandbox(es)`);
+    log.info(`${signal}: ending ${sessions.count} lab sandbox(es)`);
     server.close();
     void sessions.endAll('server stopped').finally(() => {
       db.close();

@@ -3,6 +3,8 @@ import type { Lab } from '../labs/define-lab.ts';
 import type { SessionRecords } from './db/session-records.ts';
 import type { Engine, Sandbox } from './engine/engine.ts';
 import { startLabSandbox } from './lab-sandbox.ts';
+import { refuse } from './limits/refusal.ts';
+import { log, sessionLog } from './log.ts';
 import { Terminal } from './terminal.ts';
 
 export interface Session {
@@ -18,6 +20,7 @@ export interface Session {
 
 export interface SessionLimits {
   maxSandboxes: number;
+  maxSandboxesPerLearner: number;
   idleTimeoutMs: number;
   maxLifetimeMs: number;
 }
@@ -96,6 +99,12 @@ export class Sessions {
     return this.byLearnerLab.get(key(learnerId, labId));
   }
 
+  // Whether the learner has a sandbox of this lab, or one on its way.
+  holds(learnerId: string, labId: string) {
+    const k = key(learnerId, labId);
+    return this.byLearnerLab.has(k) || this.opening.has(k);
+  }
+
   // Session ids travel in URLs; they only count together with the learner who owns them.
   findById(sessionId: string, learnerId: string) {
     const session = this.byId.get(sessionId);
@@ -104,6 +113,11 @@ export class Sessions {
 
   get count() {
     return this.byId.size + this.opening.size;
+  }
+
+  // For the operator's metrics.
+  get states() {
+    return { starting: this.opening.size, running: this.byId.size, ending: this.destroying.size };
   }
 
   open(learnerId: string, lab: Lab): Promise<Session> {
@@ -116,6 +130,8 @@ export class Sessions {
     const pending = this.opening.get(k);
     if (pending) return pending;
     if (this.count >= this.limits.maxSandboxes) return Promise.reject(new CapacityError(this.minutesUntilASandboxFrees()));
+    const held = this.labsHeldBy(learnerId);
+    if (held.length >= this.limits.maxSandboxesPerLearner) return Promise.reject(this.tooManyFor(learnerId, held));
     const opening = this.create(learnerId, lab).finally(() => this.opening.delete(k));
     this.opening.set(k, opening);
     return opening;
@@ -132,6 +148,7 @@ export class Sessions {
     this.byId.delete(session.id);
     this.byLearnerLab.delete(key(session.learnerId, session.lab.id));
     this.records.end(session.id, reason);
+    sessionLog(session).info({ reason }, 'lab sandbox ended');
     session.stopServices();
     for (const terminal of session.terminals.values()) terminal.kill();
     const destroyed = this.engine.destroy(session.sandbox.id);
@@ -193,13 +210,34 @@ export class Sessions {
     }
   }
 
+  // The labs a learner has a sandbox of, or one starting.
+  private labsHeldBy(learnerId: string) {
+    const running = [...this.byId.values()].filter((session) => session.learnerId === learnerId).map((session) => session.lab.id);
+    const starting = [...this.opening.keys()].filter((k) => k.startsWith(`${learnerId}/`)).map((k) => k.slice(learnerId.length + 1));
+    return [...running, ...starting];
+  }
+
+  private tooManyFor(learnerId: string, labIds: string[]) {
+    const theirs = [...this.byId.values()].filter((session) => session.learnerId === learnerId);
+    const seconds = Math.max(1, Math.ceil((this.soonestEnd(theirs) - Date.now()) / 1000));
+    return refuse(
+      'sandboxes-per-learner',
+      `You already have ${labIds.length} lab sandboxes running (${labIds.join(', ')}): end one with its End button, then start this one.`,
+      seconds,
+      { learnerId },
+    );
+  }
+
   private minutesUntilASandboxFrees() {
-    const now = Date.now();
-    const frees = [...this.byId.values()].map((session) =>
+    return Math.max(1, Math.ceil((this.soonestEnd([...this.byId.values()]) - Date.now()) / 60_000));
+  }
+
+  // When the first of these sandboxes is due to be reaped (idle or too old).
+  private soonestEnd(sessions: Session[]) {
+    const ends = sessions.map((session) =>
       Math.min(session.lastActiveAt.getTime() + this.limits.idleTimeoutMs, session.createdAt.getTime() + this.limits.maxLifetimeMs),
     );
-    const soonest = frees.length ? Math.min(...frees) : now + 60_000;
-    return Math.max(1, Math.ceil((soonest - now) / 60_000));
+    return ends.length ? Math.min(...ends) : Date.now() + 60_000;
   }
 }
 
@@ -212,6 +250,6 @@ function key(learnerId: string, labId: string) {
 async function inBatches<T>(items: T[], size: number, work: (item: T) => Promise<unknown>) {
   for (let i = 0; i < items.length; i += size) {
     const outcomes = await Promise.allSettled(items.slice(i, i + size).map(work));
-    for (const outcome of outcomes) if (outcome.status === 'rejected') console.error('wirelab:', outcome.reason);
+    for (const outcome of outcomes) if (outcome.status === 'rejected') log.error({ err: outcome.reason }, 'a sandbox could not be ended');
   }
 }

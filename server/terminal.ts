@@ -1,5 +1,6 @@
 import type { IPty } from 'node-pty';
 import type { WebSocket } from 'ws';
+import { websocketBytes } from './metrics.ts';
 
 // Recent output replayed to a browser that reconnects, so a reload lands on the same screen.
 const SCROLLBACK_BYTES = 256 * 1024;
@@ -8,7 +9,11 @@ const SCROLLBACK_BYTES = 256 * 1024;
 const PAUSE_ABOVE_BYTES = 1024 * 1024;
 const RESUME_BELOW_BYTES = 128 * 1024;
 
-export type ServerMessage = { type: 'exit'; code: number } | { type: 'error'; message: string };
+export type ServerMessage =
+  | { type: 'exit'; code: number }
+  | { type: 'error'; message: string }
+  // An abuse limit turned the connection away; the page may try again after retryAfterSeconds.
+  | { type: 'refused'; message: string; retryAfterSeconds: number };
 
 // One shell in a sandbox (one terminal tab): the pty lives on while browsers come and go.
 export class Terminal {
@@ -69,6 +74,7 @@ export class Terminal {
   private send(client: WebSocket, chunk: Buffer) {
     if (client.readyState !== client.OPEN) return;
     this.unsentBytes += chunk.length;
+    websocketBytes.inc({ direction: 'out' }, chunk.length);
     client.send(chunk, { binary: true }, () => {
       this.unsentBytes -= chunk.length;
       if (this.paused && this.unsentBytes < RESUME_BELOW_BYTES) {

@@ -3,6 +3,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import Terminal from '../Terminal';
 import type { ConnectionState } from '../Terminal/TerminalView';
+import { ApiError } from '../api';
 import { labApi, type LabSession } from './api';
 import styles from './Lab.module.css';
 import { announceLabSession, onSandboxChangedElsewhere } from './session-change';
@@ -13,7 +14,7 @@ type Phase =
   | { name: 'unavailable'; missing: string[] }
   | { name: 'idle' }
   | { name: 'starting' }
-  | { name: 'ready'; session: LabSession }
+  | { name: 'ready'; session: LabSession; notice?: string }
   | { name: 'ended'; reason: string }
   | { name: 'error'; message: string };
 
@@ -53,7 +54,7 @@ export default function LabPanel({ labId, title, hosts, traces }: { labId: strin
   }, [labId, phase.name, sessionId]);
 
   const run = useCallback(
-    async (action: 'start' | 'reset') => {
+    async (action: 'start' | 'reset', current?: LabSession) => {
       setPhase({ name: 'starting' });
       setConnection({});
       try {
@@ -62,7 +63,10 @@ export default function LabPanel({ labId, title, hosts, traces }: { labId: strin
         setActiveHost(hosts[0]);
         setPhase({ name: 'ready', session });
       } catch (error) {
-        setPhase({ name: 'error', message: (error as Error).message });
+        // A refused reset left the sandbox as it was: keep showing it, with the server's sentence.
+        const refused = error instanceof ApiError && error.status === 429;
+        if (current && refused) setPhase({ name: 'ready', session: current, notice: error.message });
+        else setPhase({ name: 'error', message: (error as Error).message });
       }
     },
     [labId, hosts],
@@ -104,7 +108,7 @@ export default function LabPanel({ labId, title, hosts, traces }: { labId: strin
           {statusText && <span className={styles.status} role="status" aria-live="polite">{statusText}</span>}
           {phase.name === 'ready' && (
             <>
-              <button type="button" className={styles.secondary} onClick={() => confirm('Reset this lab? Your sandbox is destroyed and a fresh one starts. Your progress is kept.') && void run('reset')}>Reset</button>
+              <button type="button" className={styles.secondary} onClick={() => confirm('Reset this lab? Your sandbox is destroyed and a fresh one starts. Your progress is kept.') && void run('reset', phase.session)}>Reset</button>
               <button type="button" className={styles.secondary} onClick={() => void end()}>End</button>
             </>
           )}
@@ -131,6 +135,7 @@ export default function LabPanel({ labId, title, hosts, traces }: { labId: strin
       {phase.name === 'starting' && <div className={styles.placeholder} aria-busy="true">Starting your sandbox…</div>}
       {phase.name === 'ready' && (
         <div className={styles.terminal}>
+          {phase.notice && <p className={styles.warning} role="alert">{phase.notice}</p>}
           {hosts.length > 1 && (
             <div className={styles.tabs} role="tablist" aria-label="Hosts">
               {hosts.map((host) => (

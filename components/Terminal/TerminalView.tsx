@@ -70,6 +70,8 @@ export default function TerminalView({ labId, sessionId, host, active, onStateCh
     let closedByUs = false;
     let retryTimer: ReturnType<typeof setTimeout> | undefined;
     let shellExited = false;
+    // Set when the server turned this connection away (too many terminals open): retry after it.
+    let refusedForMs = 0;
 
     const send = (message: object) => {
       if (socket?.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
@@ -95,19 +97,28 @@ export default function TerminalView({ labId, sessionId, host, active, onStateCh
           term.write(new Uint8Array(event.data));
           return;
         }
-        const message = JSON.parse(event.data as string) as { type: string; code?: number; message?: string; cols?: number; rows?: number };
+        const message = JSON.parse(event.data as string) as { type: string; code?: number; message?: string; cols?: number; rows?: number; retryAfterSeconds?: number };
         if (message.type === 'size') {
           term.resize(message.cols!, message.rows!);
         } else if (message.type === 'exit') {
           shellExited = true;
           term.write(`\r\n\x1b[2m[the shell exited with status ${message.code}: press Enter for a new one]\x1b[0m\r\n`);
           stateRef.current?.('exited');
+        } else if (message.type === 'refused') {
+          refusedForMs = (message.retryAfterSeconds ?? 10) * 1000;
+          term.write(`\r\n\x1b[33m${message.message}\x1b[0m\r\n`);
         } else if (message.type === 'error') {
           term.write(`\r\n\x1b[31m${message.message}\x1b[0m\r\n`);
         }
       };
       ws.onclose = () => {
         if (closedByUs || shellExited) return;
+        if (refusedForMs) {
+          stateRef.current?.('reconnecting');
+          retryTimer = setTimeout(connect, refusedForMs);
+          refusedForMs = 0;
+          return;
+        }
         attempts += opened ? 0 : 1;
         if (attempts >= GIVE_UP_AFTER_ATTEMPTS) {
           stateRef.current?.('lost');

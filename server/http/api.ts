@@ -7,7 +7,11 @@ import type { Counters } from '../counters.ts';
 import type { ProgressStore } from '../db/progress.ts';
 import { SandboxGoneError, type Engine } from '../engine/engine.ts';
 import { missingFeatures, type KernelSupport } from '../kernel-features.ts';
-import { ROOT_HOST, type Session, type Sessions } from '../sessions.ts';
+import type { RateLimits } from '../limits/rate-limits.ts';
+import { Refusal } from '../limits/refusal.ts';
+import { sessionLog } from '../log.ts';
+import { sandboxStartFailures, sandboxStarts, sandboxStartSeconds } from '../metrics.ts';
+import { CapacityError, ROOT_HOST, type Session, type Sessions } from '../sessions.ts';
 import { traceRequest, TraceRequestError, type Tracer } from '../tracing.ts';
 import { EventStream } from './event-stream.ts';
 import { HttpError, readJson } from './json.ts';
@@ -22,6 +26,9 @@ export interface ApiContext {
   engine: Engine;
   tracer: Tracer;
   counters: Counters;
+  limits: RateLimits;
+  // Who a request comes from, for the per-client limits (server/limits/client-address.ts).
+  clientOf: (req: IncomingMessage) => string;
 }
 
 type Handler = (ctx: ApiContext, learnerId: string, params: Record<string, string>, req: IncomingMessage) => Promise<[number, unknown]>;
@@ -39,13 +46,15 @@ const routes: Route<Handler>[] = [
     const lab = labOrThrow(labId);
     return [200, { ...(await labStatus(ctx, lab)), session: describeSession(ctx.sessions.find(learnerId, lab.id)) }];
   }],
-  ['POST', /^\/api\/labs\/(?<lab>[^/]+)\/session$/, async (ctx, learnerId, { lab: labId }) => {
+  ['POST', /^\/api\/labs\/(?<lab>[^/]+)\/session$/, async (ctx, learnerId, { lab: labId }, req) => {
     const lab = await runnableLab(ctx, labId);
-    return [200, { session: describeSession(await ctx.sessions.open(learnerId, lab)) }];
+    const open = () => ctx.sessions.open(learnerId, lab);
+    const session = ctx.sessions.holds(learnerId, lab.id) ? await open() : await startSandbox(ctx, req, learnerId, lab, open);
+    return [200, { session: describeSession(session) }];
   }],
-  ['POST', /^\/api\/labs\/(?<lab>[^/]+)\/session\/reset$/, async (ctx, learnerId, { lab: labId }) => {
+  ['POST', /^\/api\/labs\/(?<lab>[^/]+)\/session\/reset$/, async (ctx, learnerId, { lab: labId }, req) => {
     const lab = await runnableLab(ctx, labId);
-    return [200, { session: describeSession(await ctx.sessions.reset(learnerId, lab)) }];
+    return [200, { session: describeSession(await startSandbox(ctx, req, learnerId, lab, () => ctx.sessions.reset(learnerId, lab))) }];
   }],
   ['DELETE', /^\/api\/labs\/(?<lab>[^/]+)\/session$/, async (ctx, learnerId, { lab: labId }) => {
     const session = ctx.sessions.find(learnerId, labOrThrow(labId).id);
@@ -95,6 +104,7 @@ const routes: Route<Handler>[] = [
   }],
   ['POST', /^\/api\/labs\/(?<lab>[^/]+)\/exercises\/(?<exercise>[^/]+)\/check$/, async (ctx, learnerId, params, req) => {
     const { trigger } = await readJson(req, CheckBody);
+    ctx.limits.admitCheck(ctx.clientOf(req), learnerId);
     const { lab, exercise } = exerciseOrThrow(params.lab, params.exercise);
     const session = ctx.sessions.find(learnerId, lab.id);
     if (!session) throw new HttpError(409, 'Start the lab first: checks look at your sandbox, and you have none for this lab.');
@@ -158,6 +168,23 @@ async function runnableLab(ctx: ApiContext, labId: string) {
     throw new HttpError(409, `This server's kernel cannot run lab "${lab.id}": it lacks ${missing.join(', ')}.`, { missingFeatures: missing });
   }
   return lab;
+}
+
+// A new sandbox for the learner: taken from the client's allowance of starts, then timed and
+// counted for the operator. A refusal or a full server is not a failed start.
+async function startSandbox(ctx: ApiContext, req: IncomingMessage, learnerId: string, lab: Lab, start: () => Promise<Session>) {
+  ctx.limits.admitSandboxStart(ctx.clientOf(req), learnerId);
+  const timer = sandboxStartSeconds.startTimer({ lab: lab.id });
+  try {
+    const session = await start();
+    const seconds = timer();
+    sandboxStarts.inc({ lab: lab.id });
+    sessionLog(session).info({ ms: Math.round(seconds * 1000) }, 'lab sandbox started');
+    return session;
+  } catch (error) {
+    if (!(error instanceof Refusal || error instanceof CapacityError)) sandboxStartFailures.inc({ lab: lab.id });
+    throw error;
+  }
 }
 
 function describeSession(session: Session | undefined) {

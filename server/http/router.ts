@@ -1,7 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Refusal } from '../limits/refusal.ts';
+import { log } from '../log.ts';
+import { countIfSqliteError, refusals } from '../metrics.ts';
 import { CapacityError } from '../sessions.ts';
 import { EventStream } from './event-stream.ts';
 import { HttpError, sendJson } from './json.ts';
+import { sendRefusal } from './refusal.ts';
 import { TextStream } from './text-stream.ts';
 
 export type Route<Handler> = [method: string, pattern: RegExp, handler: Handler];
@@ -56,10 +60,13 @@ async function sendReply(res: ServerResponse, status: number, body: unknown) {
 // What went wrong, as the page can show it: a sentence and a status; anything unforeseen is logged.
 function sendError(req: IncomingMessage, res: ServerResponse, pathname: string, error: unknown) {
   if (error instanceof HttpError) return sendJson(res, error.status, { error: error.message, ...error.extra });
+  if (error instanceof Refusal) return sendRefusal(res, error);
   if (error instanceof CapacityError) {
+    refusals.inc({ reason: 'sandbox-capacity' });
     res.setHeader('retry-after', String(error.retryAfterMinutes * 60));
     return sendJson(res, 503, { error: error.message, retryAfterMinutes: error.retryAfterMinutes });
   }
-  console.error(`wirelab: ${req.method} ${pathname} failed`, error);
+  countIfSqliteError(error);
+  log.error({ err: error, method: req.method, path: pathname }, 'request failed');
   sendJson(res, 500, { error: `The server could not do that: ${error instanceof Error ? error.message : String(error)}` });
 }

@@ -6,7 +6,7 @@ import type { Identity } from '../identity.ts';
 import { EventStream } from '../http/event-stream.ts';
 import { HttpError, readJson } from '../http/json.ts';
 import { Download, serveRoute, type Route } from '../http/router.ts';
-import { clientOf, type AttemptLimit } from './attempt-limit.ts';
+import type { AttemptLimit } from './attempt-limit.ts';
 import { NameError, validDisplayName } from './display-name.ts';
 import { gradesCsv } from './grades.ts';
 import type { InstructorAuth } from './instructor-auth.ts';
@@ -18,6 +18,8 @@ export interface WorkshopApiContext {
   auth: InstructorAuth;
   identity: Identity;
   progress: ProgressStore;
+  // Who is asking, behind the operator's trusted proxies (server/limits/client-address.ts).
+  clientOf: (req: IncomingMessage) => string;
   joinLimit: AttemptLimit;
   signInLimit: AttemptLimit;
 }
@@ -58,19 +60,19 @@ function asInstructor(handler: InstructorHandler): Handler {
 
 const workshopOf = (ctx: WorkshopApiContext, call: Call & { instructor: Instructor }) => ctx.workshops.visibleTo(call.instructor, call.params.workshop);
 
-function throttled(limit: AttemptLimit, req: IncomingMessage) {
-  const wait = limit.retryAfterSeconds(clientOf(req));
+function throttled(limit: AttemptLimit, client: string) {
+  const wait = limit.retryAfterSeconds(client);
   if (wait > 0) throw new HttpError(429, `Too many failed attempts from your network: try again in ${Math.ceil(wait / 60)} minute${wait > 60 ? 's' : ''}.`, { retryAfterSeconds: wait });
 }
 
 // A join code that finds a workshop open to learners; every miss counts against the client.
 function joinableWorkshop(ctx: WorkshopApiContext, req: IncomingMessage, typed: string) {
-  throttled(ctx.joinLimit, req);
+  throttled(ctx.joinLimit, ctx.clientOf(req));
   const code = normalizeJoinCode(typed);
   try {
     return ctx.workshops.joinable(code ? ctx.workshops.store.byCode(code) : undefined, code ?? typed.slice(0, 20));
   } catch (error) {
-    if (error instanceof WorkshopError && error.status === 404) ctx.joinLimit.fail(clientOf(req));
+    if (error instanceof WorkshopError && error.status === 404) ctx.joinLimit.fail(ctx.clientOf(req));
     throw error;
   }
 }
@@ -112,12 +114,12 @@ const routes: Route<Handler>[] = [
     return [200, new EventStream((send, signal) => ctx.workshops.streamNotices(learnerId, send, signal), NOTICES_RETRY_MS)];
   }],
   ['POST', /^\/api\/resume$/, async (ctx, { req, res }) => {
-    throttled(ctx.joinLimit, req);
+    throttled(ctx.joinLimit, ctx.clientOf(req));
     const { token } = await readJson(req, ResumeBody);
     const value = ctx.identity.verified(token);
     const learnerId = value?.startsWith(RESUME_PURPOSE) ? value.slice(RESUME_PURPOSE.length) : undefined;
     if (!learnerId || !ctx.workshops.currentOf(learnerId)) {
-      ctx.joinLimit.fail(clientOf(req));
+      ctx.joinLimit.fail(ctx.clientOf(req));
       throw new HttpError(404, 'This resume link is not valid (or its workshop has ended): copy it again from your other device.');
     }
     res.setHeader('set-cookie', ctx.identity.learnerCookie(learnerId, req));
@@ -126,11 +128,11 @@ const routes: Route<Handler>[] = [
 
   // Instructors: signing in and out.
   ['POST', /^\/api\/instructor\/login$/, async (ctx, { req, res }) => {
-    throttled(ctx.signInLimit, req);
+    throttled(ctx.signInLimit, ctx.clientOf(req));
     const { name, password } = await readJson(req, SignInBody);
     const signedIn = await ctx.auth.signIn(name, password, req);
     if (!signedIn) {
-      ctx.signInLimit.fail(clientOf(req));
+      ctx.signInLimit.fail(ctx.clientOf(req));
       throw new HttpError(401, 'That name and password do not match an instructor account.');
     }
     res.appendHeader('set-cookie', signedIn.cookie);

@@ -1,5 +1,3 @@
-import type { IncomingMessage } from 'node:http';
-
 // Failed attempts per client in a sliding window: what keeps join codes from being enumerated and
 // instructor passwords from being guessed. Only failures count, so a class of 60 behind one
 // address (a classroom NAT) can all join with the right code.
@@ -26,15 +24,4 @@ export class AttemptLimit {
     if (recent.length === 0) this.failures.delete(client);
     return recent;
   }
-}
-
-// The client behind a request. Behind a reverse proxy on this machine (the README's TLS setup),
-// every request comes from loopback and the proxy names the client in X-Forwarded-For; anything
-// else sent that header itself, and it is not believed.
-export function clientOf(req: IncomingMessage) {
-  const peer = req.socket.remoteAddress ?? 'unknown';
-  const forwarded = req.headers['x-forwarded-for'];
-  const isLoopback = /^(127\.|::1$|::ffff:127\.)/.test(peer);
-  if (isLoopback && typeof forwarded === 'string') return forwarded.split(',').at(-1)!.trim();
-  return peer;
 }

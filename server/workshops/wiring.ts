@@ -19,8 +19,8 @@ import { Workshops } from './workshops.ts';
 const FAILED_ATTEMPTS = { max: 10, windowMs: 10 * 60_000 };
 
 // The instructor side of the server, as main.ts plugs it in: its API routes and its WebSocket.
-export function workshopSide(options: { db: Db; identity: Identity; sessions: Sessions; live: WorkshopLive; progress: ProgressStore; labs: ReadonlyMap<string, Lab> }) {
-  const { db, identity, sessions, live, progress, labs } = options;
+export function workshopSide(options: { db: Db; identity: Identity; sessions: Sessions; live: WorkshopLive; progress: ProgressStore; labs: ReadonlyMap<string, Lab>; clientOf: (req: IncomingMessage) => string }) {
+  const { db, identity, sessions, live, progress, labs, clientOf } = options;
   const workshops = new Workshops(db, new WorkshopStore(db), sessions, live, courseCatalog(labs), labs);
   const auth = new InstructorAuth(new InstructorStore(db), identity);
   const ctx = {
@@ -28,6 +28,7 @@ export function workshopSide(options: { db: Db; identity: Identity; sessions: Se
     auth,
     identity,
     progress,
+    clientOf,
     joinLimit: new AttemptLimit(FAILED_ATTEMPTS.max, FAILED_ATTEMPTS.windowMs),
     signInLimit: new AttemptLimit(FAILED_ATTEMPTS.max, FAILED_ATTEMPTS.windowMs),
   };

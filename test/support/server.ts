@@ -61,21 +61,28 @@ export async function startServer(options: { port: number; dataDir?: string; sta
 }
 
 // A browser-like client of the API: keeps its cookies (the learner's, an instructor's) and sends
-// the Origin a page would.
+// the Origin a page would. `headers` go with every request (a proxy's X-Forwarded-For, say).
 export class Learner {
   private readonly cookies = new Map<string, string>();
 
-  constructor(private readonly baseUrl: string) {}
+  constructor(private readonly baseUrl: string, private readonly headers: Record<string, string> = {}) {}
 
   get cookie() {
     return [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
   }
 
-  // JSON answers are parsed; anything else (a CSV download) comes back as text.
   async request<T = any>(method: string, pathname: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
+    const { status, body: answer } = await this.exchange<T>(method, pathname, body, headers);
+    return { status, body: answer };
+  }
+
+  // The whole answer, its headers too. JSON answers are parsed; anything else (a CSV download)
+  // comes back as text.
+  async exchange<T = any>(method: string, pathname: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: T; headers: Headers }> {
     const response = await fetch(this.baseUrl + pathname, {
       method,
       headers: {
+        ...this.headers,
         origin: this.baseUrl,
         ...(this.cookies.size ? { cookie: this.cookie } : {}),
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
@@ -90,7 +97,7 @@ export class Learner {
       else this.cookies.delete(name);
     }
     const json = response.headers.get('content-type')?.startsWith('application/json');
-    return { status: response.status, body: (json ? await response.json() : await response.text()) as T };
+    return { status: response.status, body: (json ? await response.json() : await response.text()) as T, headers: response.headers };
   }
 
   // A stream of Server-Sent Events, as a page's EventSource opens it (GET, the client's cookies).
@@ -106,7 +113,7 @@ export class Learner {
   }
 
   socket(pathname: string, headers: Record<string, string> = {}) {
-    return new WebSocket(`${this.baseUrl.replace('http', 'ws')}${pathname}`, { headers: { origin: this.baseUrl, cookie: this.cookie, ...headers } });
+    return new WebSocket(`${this.baseUrl.replace('http', 'ws')}${pathname}`, { headers: { ...this.headers, origin: this.baseUrl, cookie: this.cookie, ...headers } });
   }
 }
 
