@@ -17,7 +17,7 @@ describe('workshops', () => {
 
   before(async () => {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wirelab-workshops-'));
-    server = await startServer({ port: 3301, dataDir });
+    server = await startServer({ port: 3301, dataDir, env: { WIRELAB_TRUSTED_PROXIES: '127.0.0.1' } });
     for (const name of ['grace', 'linus']) passwords[name] = printedPassword(instructorCommand(dataDir, 'add', name));
     passwords.root = printedPassword(instructorCommand(dataDir, 'add', 'root', '--admin'));
   });
