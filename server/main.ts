@@ -16,11 +16,12 @@ import { sendJson } from './http/json.ts';
 import { terminalSockets } from './http/terminal-socket.ts';
 import { Identity } from './identity.ts';
 import { labImage } from './image.ts';
-import { probeKernelFeatures } from './kernel-features.ts';
+import { missingFeatures as missingOf, probeKernelFeatures } from './kernel-features.ts';
 import { applyHostSysctls } from './knobs.ts';
 import { serveLabCommand } from './lab-command.ts';
-import { Sessions } from './sessions.ts';
+import { openShell, ROOT_HOST, Sessions } from './sessions.ts';
 import { Tracer } from './tracing.ts';
+import { WarmPool } from './warm-pool.ts';
 
 // One Node process serves the whole product: the Next.js pages, the JSON API and the
 // WebSocket terminals, all on one port, so a learner's browser talks to a single origin.
@@ -44,13 +45,20 @@ const grader = new Grader(engine, config.gradingConcurrency);
 const checking = new Checking(grader, progress);
 const tracer = new Tracer(config.tracingConcurrency);
 const counters = new Counters(engine);
+const pool: WarmPool = new WarmPool(engine, labs, config.warmPool, {
+  maxSandboxes: config.maxSandboxes,
+  inUse: () => sessions.count,
+  startsWaiting: () => sessions.starting > 0,
+  // Warm sandboxes never take the memory a learner's sandbox could grow into.
+  memoryHeadroomBytes: Math.max(1024 ** 3, 2 * config.sandboxLimits.memoryBytes),
+}, (sandbox, size) => openShell(engine, sandbox, ROOT_HOST, size));
 const sessions = new Sessions(engine, new SessionRecords(db), config, labs, (session) => {
   const stopLabCommand = serveLabCommand({ sandbox: session.sandbox, lab: session.lab, engine, tracer, check: (exercise) => checking.check(session, exercise, 'terminal') });
   return () => {
     stopLabCommand();
     counters.stop(session.id, 'The lab\'s sandbox ended.');
   };
-});
+}, pool);
 applyHostSysctls();
 
 const { adopted, swept } = await sessions.recover();
@@ -64,6 +72,8 @@ const kernelSupport = await probeKernelFeatures(engine).catch((error: unknown) =
 });
 const missingFeatures = kernelSupport ? [...kernelSupport].filter(([, available]) => !available).map(([feature]) => feature) : [];
 if (missingFeatures.length) console.log(`wirelab: this kernel lacks ${missingFeatures.join(', ')}; labs that need them say so on their page`);
+// After the sweep, so that the sweep never takes this run's warm sandboxes for leftovers.
+pool.start((lab) => missingOf(kernelSupport, lab.requires).length === 0);
 const api = { sessions, checking, progress, kernelSupport, engine, tracer, counters };
 
 const nextApp = next({ dev, dir: projectRoot, hostname: config.host, port: config.port });

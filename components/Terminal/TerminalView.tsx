@@ -6,6 +6,7 @@ import { Terminal as XTerm, type ITheme } from '@xterm/xterm';
 import '@xterm/xterm/css/xterm.css';
 import { useEffect, useRef } from 'react';
 import { announceTerminalActivity } from './activity';
+import { openTerminalSocket, rememberTerminalSize, takeEarly } from './early-socket';
 import styles from './Terminal.module.css';
 
 export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'exited' | 'lost';
@@ -51,6 +52,7 @@ export default function TerminalView({ labId, sessionId, host, active, onStateCh
     term.loadAddon(new WebLinksAddon());
     term.open(container.current!);
     fit.fit();
+    rememberTerminalSize({ cols: term.cols, rows: term.rows });
 
     // Ctrl+Shift+C copies the selection, as in desktop terminals (Ctrl+C stays an interrupt).
     term.attachCustomKeyEventHandler((event) => {
@@ -71,11 +73,7 @@ export default function TerminalView({ labId, sessionId, host, active, onStateCh
       if (socket?.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
     };
 
-    const connect = () => {
-      const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-      const query = new URLSearchParams({ host, cols: String(term.cols), rows: String(term.rows) });
-      const ws = new WebSocket(`${scheme}://${location.host}/api/sessions/${sessionId}/tty?${query}`);
-      ws.binaryType = 'arraybuffer';
+    const listen = (ws: WebSocket) => {
       socket = ws;
       let opened = false;
       ws.onopen = () => {
@@ -84,6 +82,8 @@ export default function TerminalView({ labId, sessionId, host, active, onStateCh
         shellExited = false;
         // The server replays recent output on every attach: start from a clean screen.
         term.reset();
+        // The socket may have been opened before this screen knew its size.
+        send({ type: 'resize', cols: term.cols, rows: term.rows });
         stateRef.current?.('open');
       };
       ws.onmessage = (event) => {
@@ -111,6 +111,7 @@ export default function TerminalView({ labId, sessionId, host, active, onStateCh
         retryTimer = setTimeout(connect, RECONNECT_DELAYS_MS[Math.min(attempts, RECONNECT_DELAYS_MS.length - 1)]);
       };
     };
+    const connect = () => listen(openTerminalSocket(sessionId, host, { cols: term.cols, rows: term.rows }));
 
     term.onData((data) => {
       if (shellExited) {
@@ -123,7 +124,10 @@ export default function TerminalView({ labId, sessionId, host, active, onStateCh
       send({ type: 'input', data });
       if (data.includes('\r')) announceTerminalActivity(labId);
     });
-    term.onResize(({ cols, rows }) => send({ type: 'resize', cols, rows }));
+    term.onResize(({ cols, rows }) => {
+      rememberTerminalSize({ cols, rows });
+      send({ type: 'resize', cols, rows });
+    });
 
     const resizeObserver = new ResizeObserver(() => {
       if (container.current?.offsetParent) fit.fit();
@@ -135,7 +139,16 @@ export default function TerminalView({ labId, sessionId, host, active, onStateCh
     themeObserver.observe(document.documentElement, { attributes: true, attributeFilter: ['data-theme'] });
 
     stateRef.current?.('connecting');
-    connect();
+    // The lab opened this tab's socket as soon as its session existed: take it over, with what it
+    // already received, and draw that at once.
+    const early = takeEarly(sessionId, host);
+    if (early) {
+      listen(early.socket);
+      if (early.opened) early.socket.onopen?.(new Event('open'));
+      for (const message of early.received) early.socket.onmessage?.(message);
+    } else {
+      connect();
+    }
     return () => {
       closedByUs = true;
       clearTimeout(retryTimer);
