@@ -2,6 +2,8 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { Isolation } from './engine/oci-spec.ts';
 
+export const DEFAULT_WARM_POOL = 'orientation=1,netns-veth=1,bridge-switch=1,router=1,tcp-service=1';
+
 // Every knob an operator may turn, read once from the environment with defaults that suit
 // one learner on their own machine. The README's "Configuration" table documents each one.
 const Env = z.object({
@@ -24,7 +26,7 @@ const Env = z.object({
   WIRELAB_WARM_POOL: z
     .string()
     .regex(/^\s*(\d+|[a-z0-9-]+=\d+(\s*,\s*[a-z0-9-]+=\d+)*)\s*$/, 'expected a number, or lab=n pairs separated by commas (orientation=2,netns-veth=1)')
-    .default('orientation=1,netns-veth=1,bridge-switch=1,router=1,tcp-service=1'),
+    .default(DEFAULT_WARM_POOL),
   // The escape hatch (README, "Trust model"): sandboxes whose root is the host's root. Its name says
   // what it gives away; on anything but loopback it must be asked for twice.
   WIRELAB_UNSAFE_HOST_ROOT_SANDBOXES: z.enum(['yes', 'no']).default('no'),

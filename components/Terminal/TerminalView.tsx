@@ -1,12 +1,11 @@
 'use client';
 
-import { FitAddon } from '@xterm/addon-fit';
-import { WebLinksAddon } from '@xterm/addon-web-links';
-import { Terminal as XTerm, type ITheme } from '@xterm/xterm';
+import type { FitAddon } from '@xterm/addon-fit';
 import '@xterm/xterm/css/xterm.css';
 import { useEffect, useRef } from 'react';
 import { announceTerminalActivity } from './activity';
 import { openTerminalSocket, rememberTerminalSize, takeEarly } from './early-socket';
+import { currentTheme, takeScreen } from './screen';
 import styles from './Terminal.module.css';
 
 export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'exited' | 'lost';
@@ -19,19 +18,13 @@ export interface TerminalViewProps {
   onStateChange?: (state: ConnectionState) => void;
 }
 
-const LIGHT: ITheme = { background: '#fbfcfd', foreground: '#1f2328', cursor: '#1f2328', selectionBackground: '#b6d6fd' };
-const DARK: ITheme = { background: '#0d1117', foreground: '#e6edf3', cursor: '#e6edf3', selectionBackground: '#264f78' };
 const RECONNECT_DELAYS_MS = [250, 500, 1000, 2000, 4000, 5000];
 const GIVE_UP_AFTER_ATTEMPTS = 12;
 
-function currentTheme() {
-  const theme = document.documentElement.dataset.theme;
-  const dark = theme === 'dark' || (theme !== 'light' && window.matchMedia('(prefers-color-scheme: dark)').matches);
-  return dark ? DARK : LIGHT;
-}
-
 // One host's shell: an xterm.js screen bridged to /api/sessions/<id>/tty. It reconnects by
 // itself after a dropped connection; the server replays recent output, so the screen is rebuilt.
+export { prepareSpareScreen } from './screen';
+
 export default function TerminalView({ labId, sessionId, host, active, onStateChange }: TerminalViewProps) {
   const container = useRef<HTMLDivElement>(null);
   const fitRef = useRef<FitAddon | null>(null);
@@ -39,19 +32,8 @@ export default function TerminalView({ labId, sessionId, host, active, onStateCh
   stateRef.current = onStateChange;
 
   useEffect(() => {
-    const term = new XTerm({
-      cursorBlink: true,
-      fontFamily: 'ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace',
-      fontSize: 14,
-      scrollback: 5000,
-      theme: currentTheme(),
-    });
-    const fit = new FitAddon();
+    const { term, fit, element } = takeScreen(container.current!);
     fitRef.current = fit;
-    term.loadAddon(fit);
-    term.loadAddon(new WebLinksAddon());
-    term.open(container.current!);
-    fit.fit();
     rememberTerminalSize({ cols: term.cols, rows: term.rows });
 
     // Ctrl+Shift+C copies the selection, as in desktop terminals (Ctrl+C stays an interrupt).
@@ -156,6 +138,7 @@ export default function TerminalView({ labId, sessionId, host, active, onStateCh
       themeObserver.disconnect();
       socket?.close();
       term.dispose();
+      element.remove();
     };
   }, [labId, sessionId, host]);
 

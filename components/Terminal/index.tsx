@@ -4,15 +4,20 @@ import { useEffect, useState } from 'react';
 import type { TerminalViewProps } from './TerminalView';
 
 type View = typeof import('./TerminalView').default;
+type Idle = (callback: () => void) => void;
+const whenIdle: Idle = (callback) => ('requestIdleCallback' in window ? window.requestIdleCallback(callback, { timeout: 2000 }) : setTimeout(callback, 0));
 let loaded: View | undefined;
 let loading: Promise<View> | undefined;
 
 // xterm.js is not part of a chapter's first load. The lab fetches it when it comes into view or
-// the page is idle (preloadTerminal), so that by the click on Start lab it is there, and the
-// terminal renders in the same pass as the session instead of after a chunk download.
+// the page is idle (preloadTerminal), and makes a screen ready off screen, so that by the click on
+// Start lab both are there and the terminal renders in the same pass as the session.
 export function preloadTerminal() {
   loading ??= import('./TerminalView').then(
-    (module) => (loaded = module.default),
+    (module) => {
+      whenIdle(module.prepareSpareScreen);
+      return (loaded = module.default);
+    },
     (error: unknown) => {
       loading = undefined;
       throw error;

@@ -4,33 +4,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { leftovers, NOTHING_LEFT } from '../support/sandboxes.ts';
+import { bundlesIn, leftovers, NOTHING_LEFT, untilSandboxesWithShell } from '../support/sandboxes.ts';
 import { Learner, startServer, typeInto, waitForOutput, type RunningServer } from '../support/server.ts';
 
 const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
-const bundles = (stateDir: string) => (fs.existsSync(path.join(stateDir, 'sandboxes')) ? fs.readdirSync(path.join(stateDir, 'sandboxes')) : []);
-
-// A warm sandbox is ready once the server holds a login shell in it (`runc exec --tty … <id> bash -l`).
-function hasShell(sandboxId: string) {
-  return fs.readdirSync('/proc').some((pid) => {
-    try {
-      const args = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      return args.includes('--tty') && args.includes(sandboxId);
-    } catch {
-      return false;
-    }
-  });
-}
-
-async function warmSandboxes(stateDir: string, count: number, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ready = bundles(stateDir).filter(hasShell);
-    if (ready.length >= count) return ready;
-    if (Date.now() > deadline) throw new Error(`the pool had ${ready.length} warm sandbox(es) of ${count} after ${timeoutMs} ms`);
-    await sleep(100);
-  }
-}
 
 async function withServer(options: { port: number; stateDir: string; env: Record<string, string>; dataDir?: string }, use: (server: RunningServer) => Promise<void>) {
   const server = await startServer(options);
@@ -45,7 +22,7 @@ describe('the warm pool', () => {
   test('Start lab hands over a warm sandbox, setup done and prompt drawn, and the pool refills', async () => {
     const stateDir = '/run/wirelab-test-pool-take';
     await withServer({ port: 3451, stateDir, env: { WIRELAB_WARM_POOL: 'orientation=1' } }, async (server) => {
-      const [warm] = await warmSandboxes(stateDir, 1);
+      const [warm] = await untilSandboxesWithShell(stateDir, 1);
       // A mark only this warm sandbox has, so the learner's shell shows which sandbox it is.
       execFileSync('runc', ['--root', path.join(stateDir, 'runc'), 'exec', warm, 'sh', '-c', 'echo from-the-pool > /root/mark']);
 
@@ -60,7 +37,7 @@ describe('the warm pool', () => {
       assert.match(seen, /from-the-pool/, 'the learner got the warm sandbox');
       ws.close();
 
-      const [refilled] = await warmSandboxes(stateDir, 2).then((ids) => ids.filter((id) => id !== warm));
+      const [refilled] = await untilSandboxesWithShell(stateDir, 2).then((ids) => ids.filter((id) => id !== warm));
       assert.ok(refilled, 'a new warm sandbox took its place');
       // It is the learner's now: checks and `lab check` run in it, progress is recorded.
       const check = await learner.request('POST', '/api/labs/orientation/exercises/loopback-up/check', {});
@@ -74,11 +51,11 @@ describe('the warm pool', () => {
     const stateDir = '/run/wirelab-test-pool-cap';
     await withServer({ port: 3452, stateDir, env: { WIRELAB_WARM_POOL: 'orientation=3', WIRELAB_MAX_SANDBOXES: '2' } }, async (server) => {
       let most = 0;
-      const watching = setInterval(() => (most = Math.max(most, bundles(stateDir).length)), 10);
+      const watching = setInterval(() => (most = Math.max(most, bundlesIn(stateDir).length)), 10);
       try {
-        await warmSandboxes(stateDir, 2);
+        await untilSandboxesWithShell(stateDir, 2);
         await sleep(1000);
-        assert.equal(bundles(stateDir).length, 2, 'two warm sandboxes fill the cap of two');
+        assert.equal(bundlesIn(stateDir).length, 2, 'two warm sandboxes fill the cap of two');
 
         // A lab the pool does not keep: one warm sandbox goes to make room.
         const first = await new Learner(server.url).request('POST', '/api/labs/netns-veth/session');
@@ -102,14 +79,14 @@ describe('the warm pool', () => {
     try {
       let stopped: string[] = [];
       await withServer({ port: 3453, stateDir, dataDir, env }, async () => {
-        stopped = await warmSandboxes(stateDir, 2);
+        stopped = await untilSandboxesWithShell(stateDir, 2);
       });
       assert.deepEqual(leftovers(stateDir, stopped), NOTHING_LEFT);
-      assert.deepEqual(bundles(stateDir), []);
+      assert.deepEqual(bundlesIn(stateDir), []);
 
       const crashed = await startServer({ port: 3453, stateDir, dataDir, env });
-      await warmSandboxes(stateDir, 2).finally(() => crashed.stop('SIGKILL'));
-      const orphans = bundles(stateDir);
+      await untilSandboxesWithShell(stateDir, 2).finally(() => crashed.stop('SIGKILL'));
+      const orphans = bundlesIn(stateDir);
       await withServer({ port: 3453, stateDir, dataDir, env: { WIRELAB_WARM_POOL: '0' } }, async (restarted) => {
         assert.match(restarted.output(), new RegExp(`swept ${orphans.length} left over`));
         assert.deepEqual(leftovers(stateDir, orphans), NOTHING_LEFT);
