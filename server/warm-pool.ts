@@ -13,6 +13,9 @@ const RETRY_EVERY_MS = 15_000;
 // A warm shell that has not drawn its prompt by then is treated as a failed fill.
 const PROMPT_TIMEOUT_MS = 10_000;
 const WARM_SHELL_SIZE = { cols: 80, rows: 24 };
+// After a hand-over the learner's browser opens the terminal: the refill waits this long so that
+// its `runc run` and setup do not take the cores from under that first prompt.
+const QUIET_AFTER_HANDOVER_MS = 1000;
 
 // A login shell started in a warm sandbox before anyone asked for it, with what it printed (its prompt).
 export interface WarmShell {
@@ -56,6 +59,7 @@ export class WarmPool {
   private filling = 0;
   private stopped = false;
   private retry?: NodeJS.Timeout;
+  private quietUntil = 0;
   private wanted = new Map<string, number>();
 
   constructor(
@@ -95,7 +99,8 @@ export class WarmPool {
     const filled = this.ready.get(labId)?.shift();
     if (!filled) return undefined;
     for (const listener of filled.listeners) listener.dispose();
-    this.refill();
+    this.quietUntil = Date.now() + QUIET_AFTER_HANDOVER_MS;
+    setTimeout(() => this.refill(), QUIET_AFTER_HANDOVER_MS).unref();
     return { sandbox: filled.sandbox, shell: filled.exited ? undefined : { pty: filled.pty, output: Buffer.concat(filled.output) } };
   }
 
@@ -138,6 +143,7 @@ export class WarmPool {
   private canFill() {
     return (
       !this.stopped &&
+      Date.now() >= this.quietUntil &&
       this.filling < FILL_CONCURRENCY &&
       !this.room.startsWaiting() &&
       this.room.inUse() + this.size < this.room.maxSandboxes &&
