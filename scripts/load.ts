@@ -49,7 +49,17 @@ const percentile = (samples: number[], p: number) => {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : NaN;
 };
 
-const latencies = { start: [] as number[], echo: [] as number[], check: [] as number[], checkLive: [] as number[], reconnect: [] as number[] };
+const latencies = {
+  start: [] as number[],
+  reset: [] as number[],
+  echo: [] as number[],
+  check: [] as number[],
+  checkLive: [] as number[],
+  // A check's latency less the time its commands themselves ran (a failing `ping -W 1` waits 1 s
+  // by design): what the server adds, queueing included.
+  checkOverhead: [] as number[],
+  reconnect: [] as number[],
+};
 const errors: string[] = [];
 const counts = { commands: 0, pastes: 0, checks: 0, reloads: 0, resets: 0 };
 
@@ -122,12 +132,14 @@ async function learnerAtWork(index: number) {
     const started = performance.now();
     sessionId = (await call('POST', `/api/labs/${lab!.id}/${action}`)).session.id;
     await connect();
-    latencies.start.push(performance.now() - started);
+    (action === 'session' ? latencies.start : latencies.reset).push(performance.now() - started);
   };
   const check = async (exerciseId: string, trigger: 'button' | 'live') => {
     const started = performance.now();
     const verdict = await call('POST', `/api/labs/${lab!.id}/exercises/${exerciseId}/check`, { trigger });
-    (trigger === 'button' ? latencies.check : latencies.checkLive).push(performance.now() - started);
+    const took = performance.now() - started;
+    (trigger === 'button' ? latencies.check : latencies.checkLive).push(took);
+    latencies.checkOverhead.push(took - (verdict.results as { durationMs: number }[]).reduce((sum, result) => sum + result.durationMs, 0));
     counts.checks++;
     if (verdict.completed) completed.add(exerciseId);
     return verdict;
@@ -246,11 +258,13 @@ function report() {
     console.log(`  ${(sample.at / 60_000).toFixed(2).padStart(5)}  ${sample.cpu.toFixed(2)} + ${sample.children.toFixed(2)}  ${mib(sample.rss).padStart(8)}  ${mib(sample.available).padStart(9)}`);
   }
   console.log('');
-  line('start lab → prompt', latencies.start);
+  line(`start lab → prompt (${LEARNERS} at once)`, latencies.start);
+  line('reset → prompt', latencies.reset);
   line('keystroke echo', latencies.echo);
   line('check (button)', latencies.check);
   line('check (live, after an Enter)', latencies.checkLive);
   line('check (all)', [...latencies.check, ...latencies.checkLive]);
+  line('check, less its commands\' own time', latencies.checkOverhead);
   line('reload → prompt', latencies.reconnect);
   const cpu = samples.map((sample) => sample.cpu);
   const children = samples.map((sample) => sample.children);
