@@ -2,6 +2,8 @@
 // (never asserted: timing belongs here, not in tests). Runs the real server on a port of its own.
 //   - production build time and a chapter's first-load JavaScript (gzip), measured in chromium
 //   - "Start lab" → first prompt byte over the WebSocket, p50/p95 over 20 runs
+//   - in chromium, the click on Start lab → the prompt drawn by xterm, with the warm pool and without,
+//     beside bare runc's floor, p50/p95 over 20 runs taken in turns
 //   - the same start → prompt for a user-namespace sandbox, a host-root one and bare runc, taken in turns
 //   - keystroke echo round trip, p50
 //   - memory per idle sandbox and 100 idle sandboxes at once, the 101st refused, teardown time
@@ -19,8 +21,9 @@ import { chromium } from '@playwright/test';
 import * as pty from 'node-pty';
 import type { IPty } from 'node-pty';
 import { labs } from '../labs/index.ts';
+import { DEFAULT_WARM_POOL, loadConfig } from '../server/config.ts';
 import type { Isolation } from '../server/engine/oci-spec.ts';
-import { realEngine } from '../test/support/sandboxes.ts';
+import { realEngine, untilSandboxesWithShell } from '../test/support/sandboxes.ts';
 import { instructorCommand, printedPassword } from '../test/support/instructors.ts';
 import { Learner, startServer, waitForOutput, typeInto } from '../test/support/server.ts';
 import type WebSocket from 'ws';
@@ -58,7 +61,7 @@ function firstOutput(ws: WebSocket) {
   });
 }
 
-const FIGURES = { firstLoadJavaScript, startToPrompt, isolationCost, keystrokeEcho, checkLatency, countersCost, idleSandboxes, gridLatency };
+const FIGURES = { firstLoadJavaScript, startToPrompt, clickToPrompt, isolationCost, keystrokeEcho, checkLatency, countersCost, idleSandboxes, gridLatency };
 const chosen = process.argv.slice(2);
 const unknown = chosen.filter((name) => !(name in FIGURES));
 if (unknown.length) throw new Error(`no figure called ${unknown.join(', ')}: choose among ${Object.keys(FIGURES).join(', ')}`);
@@ -84,11 +87,16 @@ try {
 }
 
 // What a browser really downloads to show a chapter (xterm.js is not among it: it loads with the lab).
-async function firstLoadJavaScript() {
-  const browser = await chromium.launch({
+// Debian's chromium, as the browser tests run it (playwright.config.ts).
+function launchChromium() {
+  return chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
   });
+}
+
+async function firstLoadJavaScript() {
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     const scripts = new Map<string, Promise<Buffer>>();
@@ -118,6 +126,84 @@ async function startToPrompt() {
   }
   report('Start lab → first prompt byte, p50 (20 runs)', ms(percentile(samples, 50)), '≤ 250 ms');
   report('Start lab → first prompt byte, p95 (20 runs)', ms(percentile(samples, 95)), '≤ 600 ms');
+}
+
+// What a learner waits for in the browser: from the click on Start lab to the first prompt xterm
+// draws (seen by a MutationObserver), on the orientation chapter, each run a new learner on a page
+// read to its end (the terminal's code loads before the click, as the lab comes into view). Three
+// contenders in turns, 20 runs each: a second server with the default warm pool (each run is left
+// to refill the pool before the next contender's: learners do not all click in the same second),
+// the bench server, which has none, and bare runc from Node (`runc run -d` of the lab image +
+// `runc exec -t` to a prompt), the floor.
+async function clickToPrompt() {
+  const RUNS = 20;
+  const poolStateDir = '/run/wirelab-bench-pool';
+  const poolDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wirelab-bench-pool-'));
+  const pooled = await startServer({ port: PORT + 1, dataDir: poolDataDir, stateDir: poolStateDir, env: { WIRELAB_WARM_POOL: DEFAULT_WARM_POOL } });
+  const bare = bareRuncContender('/run/wirelab-bench-bare');
+  const samples = { pool: [] as number[], noPool: [] as number[], bare: [] as number[] };
+  let browser;
+  try {
+    browser = await launchChromium();
+    const poolSize = Object.values(loadConfig({}).warmPool.perLab).reduce((sum, count) => sum + count, 0);
+    await untilSandboxesWithShell(poolStateDir, poolSize, 120_000);
+    const contenders = [
+      async () => {
+        samples.pool.push(await clickToPromptIn(browser!, pooled.url));
+        await untilSandboxesWithShell(poolStateDir, poolSize);
+      },
+      async () => samples.noPool.push(await clickToPromptIn(browser!, server.url)),
+      async () => samples.bare.push((await startToShell(bare)).start),
+    ];
+    for (let round = 0; round < RUNS; round++) {
+      for (const measure of round % 2 === 0 ? contenders : [...contenders].reverse()) await measure();
+    }
+  } finally {
+    await browser?.close();
+    await pooled.stop();
+    fs.rmSync(poolDataDir, { recursive: true, force: true });
+    await bare.cleanUp();
+  }
+  for (const [label, runs] of [['with the warm pool', samples.pool], ['without a pool', samples.noPool]] as const) {
+    report(`browser: click → prompt drawn, ${label}, p50`, ms(percentile(runs, 50)), label === 'with the warm pool' ? '≤ 150 ms, < bare floor' : '');
+    report(`browser: click → prompt drawn, ${label}, p95`, ms(percentile(runs, 95)));
+  }
+  report('bare runc floor (run -d + exec -t → prompt), p50', ms(percentile(samples.bare, 50)));
+  report('bare runc floor, p95', ms(percentile(samples.bare, 95)));
+}
+
+async function clickToPromptIn(browser: Awaited<ReturnType<typeof launchChromium>>, baseUrl: string) {
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    await page.goto(`${baseUrl}/learn/orientation`);
+    const lab = page.locator('section[data-lab="orientation"]');
+    await lab.scrollIntoViewIfNeeded();
+    const start = lab.getByRole('button', { name: 'Start lab' });
+    await start.waitFor();
+    await page.waitForLoadState('networkidle');
+    await page.evaluate(() => {
+      const marks = window as unknown as { clickedAt?: number; promptAt?: number };
+      const section = document.querySelector('section[data-lab="orientation"]')!;
+      section.addEventListener('click', () => (marks.clickedAt ??= performance.now()), { capture: true });
+      new MutationObserver((_, observer) => {
+        if (section.querySelector('.xterm-rows')?.textContent?.includes('#')) {
+          marks.promptAt = performance.now();
+          observer.disconnect();
+        }
+      }).observe(section, { childList: true, subtree: true, characterData: true });
+    });
+    await start.click();
+    await page.waitForFunction(() => (window as unknown as { promptAt?: number }).promptAt !== undefined, undefined, { timeout: 20_000 });
+    const elapsed = await page.evaluate(() => {
+      const marks = window as unknown as { clickedAt: number; promptAt: number };
+      return marks.promptAt - marks.clickedAt;
+    });
+    await page.evaluate(() => fetch('/api/labs/orientation/session', { method: 'DELETE' }));
+    return elapsed;
+  } finally {
+    await context.close();
+  }
 }
 
 // What the user namespace costs a learner who starts a lab: the engine's two isolation modes and

@@ -23,10 +23,11 @@ fi
 # Debian packages, by the command each one provides. The compilers build better-sqlite3 and
 # node-pty when npm cannot fetch their prebuilt binaries (only the npm registry may be reachable),
 # and the engine's small C helpers (server/engine/native). bpftrace runs on the host, for the
-# tracing the server does on learners' behalf (server/tracing.ts).
+# tracing the server does on learners' behalf (server/tracing.ts). bpftool counts the BPF objects
+# left on the host after `npm run soak`.
 declare -A package_of=(
   [runc]=runc [mmdebstrap]=mmdebstrap [chromium]=chromium [ip]=iproute2 [tar]=tar [mount]=mount
-  [make]=make [g++]=g++ [python3]=python3 [bpftrace]=bpftrace
+  [make]=make [g++]=g++ [python3]=python3 [bpftrace]=bpftrace [bpftool]=bpftool
 )
 missing=()
 for command in "${!package_of[@]}"; do

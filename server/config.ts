@@ -4,6 +4,8 @@ import type { Isolation } from './engine/oci-spec.ts';
 import { trustedProxySet } from './limits/client-address.ts';
 import { parseRate } from './limits/rate.ts';
 
+export const DEFAULT_WARM_POOL = 'orientation=1,netns-veth=1,bridge-switch=1,router=1,tcp-service=1';
+
 // Every knob an operator may turn, read once from the environment with defaults that suit
 // one learner on their own machine. The README's "Configuration" table documents each one.
 const Env = z.object({
@@ -21,6 +23,12 @@ const Env = z.object({
   WIRELAB_SANDBOX_CPUS: z.coerce.number().positive().default(1),
   WIRELAB_GRADING_CONCURRENCY: z.coerce.number().int().min(1).default(4),
   WIRELAB_TRACING_CONCURRENCY: z.coerce.number().int().min(1).default(2),
+  // Ready sandboxes kept per lab: one number for every lab, or `lab=n,lab=n` (the rest get none).
+  // By default one for each lab of the chapters a newcomer starts with (orientation and Part 1).
+  WIRELAB_WARM_POOL: z
+    .string()
+    .regex(/^\s*(\d+|[a-z0-9-]+=\d+(\s*,\s*[a-z0-9-]+=\d+)*)\s*$/, 'expected a number, or lab=n pairs separated by commas (orientation=2,netns-veth=1)')
+    .default(DEFAULT_WARM_POOL),
   // The escape hatch (README, "Trust model"): sandboxes whose root is the host's root. Its name says
   // what it gives away; on anything but loopback it must be asked for twice.
   WIRELAB_UNSAFE_HOST_ROOT_SANDBOXES: z.enum(['yes', 'no']).default('no'),
@@ -84,6 +92,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     gradingConcurrency: e.WIRELAB_GRADING_CONCURRENCY,
     tracingConcurrency: e.WIRELAB_TRACING_CONCURRENCY,
+    warmPool: warmPoolSizes(e.WIRELAB_WARM_POOL),
     isolation: (hostRoot ? 'host-root' : 'user-namespace') as Isolation,
     limits: {
       trustedProxies: trustedProxySet(e.WIRELAB_TRUSTED_PROXIES.split(',').map((address) => address.trim()).filter(Boolean)),
@@ -94,4 +103,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     metrics: { token: e.WIRELAB_METRICS_TOKEN, port: e.WIRELAB_METRICS_PORT, host: e.WIRELAB_METRICS_HOST },
     log: { format: e.WIRELAB_LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json'), level: e.WIRELAB_LOG_LEVEL },
   };
+}
+
+// How many ready sandboxes the warm pool keeps of each lab: `perLab` where named, `others` elsewhere.
+export interface WarmPoolSizes {
+  perLab: Record<string, number>;
+  others: number;
+}
+
+function warmPoolSizes(setting: string): WarmPoolSizes {
+  const trimmed = setting.trim();
+  if (/^\d+$/.test(trimmed)) return { perLab: {}, others: Number(trimmed) };
+  const pairs = trimmed.split(',').map((pair) => pair.split('=').map((part) => part.trim()));
+  return { perLab: Object.fromEntries(pairs.map(([lab, count]) => [lab, Number(count)])), others: 0 };
 }

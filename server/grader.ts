@@ -1,5 +1,6 @@
 import type { CriterionResult } from './db/progress.ts';
-import { SandboxGoneError, type Engine } from './engine/engine.ts';
+import { SandboxGoneError, type Engine, type ExecResult } from './engine/engine.ts';
+import { runCheckBatch } from './check-batch.ts';
 import { UnreadableOutput, type Check, type Exercise } from '../labs/define-lab.ts';
 
 const DEFAULT_CHECK_TIMEOUT_MS = 5_000;
@@ -35,18 +36,32 @@ export class Grader {
   }
 
   private async runChecks(sandboxId: string, checks: Check[]): Promise<Verdict> {
+    const batch = checks.length > 1 ? await this.runTogether(sandboxId, checks) : undefined;
     const results: Verdict['results'] = [];
-    for (const check of checks) results.push(await this.runCheck(sandboxId, check));
+    for (const [index, check] of checks.entries()) results.push(await this.runCheck(sandboxId, check, batch?.[index]));
     return { passed: results.every((result) => result.passed), results };
   }
 
-  private async runCheck(sandboxId: string, check: Check) {
+  // All the checks in one inspect, with the image's own tools (server/check-batch.ts); undefined if that could not be done.
+  private async runTogether(sandboxId: string, checks: Check[]) {
+    const timed = checks.map((check) => ({ ...check, timeoutMs: check.timeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS }));
+    try {
+      return await runCheckBatch((command, options) => this.engine.inspect(sandboxId, command, options), timed, CHECK_OUTPUT_CAP_BYTES);
+    } catch (error) {
+      if (error instanceof SandboxGoneError) throw error;
+      return undefined;
+    }
+  }
+
+  // `ranInBatch`: the check's output from runTogether; without it, the check runs in an exec of its own.
+  private async runCheck(sandboxId: string, check: Check, ranInBatch?: ExecResult) {
     const timeoutMs = check.timeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS;
     const started = performance.now();
-    const result = (passed: boolean, message: string) => ({ name: check.name, passed, message, durationMs: Math.round(performance.now() - started) });
+    const durationMs = () => Math.round(ranInBatch?.durationMs ?? performance.now() - started);
+    const result = (passed: boolean, message: string) => ({ name: check.name, passed, message, durationMs: durationMs() });
     let out;
     try {
-      out = await this.engine.inspect(sandboxId, ['bash', '-c', check.run], { timeoutMs, maxOutputBytes: CHECK_OUTPUT_CAP_BYTES });
+      out = ranInBatch ?? (await this.engine.inspect(sandboxId, ['bash', '-c', check.run], { timeoutMs, maxOutputBytes: CHECK_OUTPUT_CAP_BYTES }));
     } catch (error) {
       if (error instanceof SandboxGoneError) throw error;
       return result(false, `The check could not run: ${error instanceof Error ? error.message : String(error)}`);

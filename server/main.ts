@@ -18,7 +18,7 @@ import { sendRefusal } from './http/refusal.ts';
 import { terminalSockets } from './http/terminal-socket.ts';
 import { Identity } from './identity.ts';
 import { labImage } from './image.ts';
-import { probeKernelFeatures } from './kernel-features.ts';
+import { missingFeatures as missingOf, probeKernelFeatures } from './kernel-features.ts';
 import { applyHostSysctls } from './knobs.ts';
 import { serveLabCommand } from './lab-command.ts';
 import { clientOf as clientBehind } from './limits/client-address.ts';
@@ -27,8 +27,9 @@ import { Refusal } from './limits/refusal.ts';
 import { TerminalConnections } from './limits/terminal-connections.ts';
 import { log } from './log.ts';
 import { countSandboxStatesWith, zeroLabSeries } from './metrics.ts';
-import { Sessions } from './sessions.ts';
+import { openShell, ROOT_HOST, Sessions } from './sessions.ts';
 import { Tracer } from './tracing.ts';
+import { WarmPool } from './warm-pool.ts';
 import { WorkshopLive } from './workshops/live.ts';
 import { ObservedProgressStore } from './workshops/observed-progress.ts';
 import { workshopSide } from './workshops/wiring.ts';
@@ -58,6 +59,13 @@ const tracer = new Tracer(config.tracingConcurrency);
 const counters = new Counters(engine);
 const limits = new RateLimits(config.limits.rates);
 const clientOf = (req: http.IncomingMessage) => clientBehind(req, config.limits.trustedProxies);
+const pool: WarmPool = new WarmPool(engine, labs, config.warmPool, {
+  maxSandboxes: config.maxSandboxes,
+  inUse: () => sessions.count,
+  startsWaiting: () => sessions.starting > 0,
+  // Warm sandboxes never take the memory a learner's sandbox could grow into.
+  memoryHeadroomBytes: Math.max(1024 ** 3, 2 * config.sandboxLimits.memoryBytes),
+}, (sandbox, size) => openShell(engine, sandbox, ROOT_HOST, size));
 const sessions = new Sessions(engine, new SessionRecords(db), config, labs, (session) => {
   const check = async (exercise: Exercise) => {
     limits.admitTerminalCheck(session.learnerId);
@@ -70,7 +78,7 @@ const sessions = new Sessions(engine, new SessionRecords(db), config, labs, (ses
     counters.stop(session.id, 'The lab\'s sandbox ended.');
     live.learnerChanged(session.learnerId);
   };
-});
+}, pool);
 applyHostSysctls();
 countSandboxStatesWith(() => sessions.states);
 zeroLabSeries(labs.keys());
@@ -86,6 +94,8 @@ const kernelSupport = await probeKernelFeatures(engine).catch((error: unknown) =
 });
 const missingFeatures = kernelSupport ? [...kernelSupport].filter(([, available]) => !available).map(([feature]) => feature) : [];
 if (missingFeatures.length) log.info(`this kernel lacks ${missingFeatures.join(', ')}; labs that need them say so on their page`);
+// After the sweep, so that the sweep never takes this run's warm sandboxes for leftovers.
+pool.start((lab) => missingOf(kernelSupport, lab.requires).length === 0);
 const api = { sessions, checking, progress, kernelSupport, engine, tracer, counters, limits, clientOf };
 const workshops = workshopSide({ db, identity, sessions, live, progress, labs, clientOf });
 const handleMetrics = metricsEndpoint(config.metrics);

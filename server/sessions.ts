@@ -6,6 +6,7 @@ import { startLabSandbox } from './lab-sandbox.ts';
 import { refuse } from './limits/refusal.ts';
 import { log, sessionLog } from './log.ts';
 import { Terminal } from './terminal.ts';
+import type { WarmPool, WarmShell } from './warm-pool.ts';
 
 export interface Session {
   id: string;
@@ -60,6 +61,8 @@ export class Sessions {
     private readonly labs: ReadonlyMap<string, Lab>,
     // Starts what the server offers a sandbox (the socket behind `lab check`); returns how to stop it.
     private readonly startServices: (session: Session) => () => void,
+    // Ready sandboxes to hand out before starting one (server/warm-pool.ts).
+    private readonly pool?: WarmPool,
   ) {}
 
   // Before serving: adopt the sandboxes a previous run left running, destroy everything else.
@@ -120,6 +123,11 @@ export class Sessions {
     return { starting: this.opening.size, running: this.byId.size, ending: this.destroying.size };
   }
 
+  // Learners' sandboxes being started right now.
+  get starting() {
+    return this.opening.size;
+  }
+
   open(learnerId: string, lab: Lab): Promise<Session> {
     const existing = this.find(learnerId, lab.id);
     if (existing) {
@@ -132,7 +140,11 @@ export class Sessions {
     if (this.count >= this.limits.maxSandboxes) return Promise.reject(new CapacityError(this.minutesUntilASandboxFrees()));
     const held = this.labsHeldBy(learnerId);
     if (held.length >= this.limits.maxSandboxesPerLearner) return Promise.reject(this.tooManyFor(learnerId, held));
-    const opening = this.create(learnerId, lab).finally(() => this.opening.delete(k));
+    // Counted (count, starting) before it begins, so that the warm pool, asked inside, sees it.
+    const opening = Promise.resolve().then(() => this.create(learnerId, lab)).finally(() => {
+      this.opening.delete(k);
+      this.pool?.refill();
+    });
     this.opening.set(k, opening);
     return opening;
   }
@@ -160,9 +172,10 @@ export class Sessions {
   // teardown already under way, is seen through, so a stop leaves no mount behind.
   async endAll(reason: string) {
     clearInterval(this.reaper);
+    const draining = this.pool?.drain();
     await Promise.allSettled(this.opening.values());
     await inBatches([...this.byId.values()], 8, (session) => this.end(session, reason));
-    await Promise.allSettled(this.destroying);
+    await Promise.allSettled([...this.destroying, draining]);
   }
 
   touch(session: Session) {
@@ -172,14 +185,17 @@ export class Sessions {
   terminal(session: Session, host: string, size: { cols: number; rows: number }) {
     const existing = session.terminals.get(host);
     if (existing && !existing.exited) return existing;
-    const command = host === ROOT_HOST ? ['bash', '-l'] : ['bash', '-c', SHELL_IN_HOST, 'host', host];
-    const pty = this.engine.attachTty(session.sandbox.id, command, { ...size, env: { WIRELAB_HOST: host } });
+    return this.adoptShell(session, host, { pty: openShell(this.engine, session.sandbox, host, size), output: Buffer.alloc(0) });
+  }
+
+  private adoptShell(session: Session, host: string, shell: WarmShell) {
     const terminal = new Terminal(
-      pty,
+      shell.pty,
       () => this.touch(session),
       () => {
         if (session.terminals.get(host) === terminal) session.terminals.delete(host);
       },
+      shell.output,
     );
     session.terminals.set(host, terminal);
     return terminal;
@@ -187,11 +203,17 @@ export class Sessions {
 
   private async create(learnerId: string, lab: Lab) {
     const id = randomUUID();
-    const sandbox = await startLabSandbox(this.engine, lab, { session: id, learner: learnerId });
+    const labels = { session: id, learner: learnerId, lab: lab.id };
+    // A warm sandbox becomes the learner's as it is: its labels say whose it is from now on, and
+    // the session record below is what a restarted server re-adopts it by.
+    const warm = this.pool?.take(lab.id);
+    if (!warm) await this.pool?.makeRoom();
+    const sandbox = warm ? { ...warm.sandbox, labels } : await startLabSandbox(this.engine, lab, labels);
     const now = new Date();
     const session: Session = { id, learnerId, lab, sandbox, createdAt: now, lastActiveAt: now, terminals: new Map(), stopServices: () => {} };
     this.records.insert({ id, learnerId, labId: lab.id, sandboxId: sandbox.id, createdAt: now.toISOString(), lastActiveAt: now.toISOString() });
     this.register(session);
+    if (warm?.shell) this.adoptShell(session, ROOT_HOST, warm.shell);
     return session;
   }
 
@@ -239,6 +261,13 @@ export class Sessions {
     );
     return ends.length ? Math.min(...ends) : Date.now() + 60_000;
   }
+}
+
+// The shell of one terminal tab: a login shell for the lab's root tab, a shell in the host's
+// namespace for the others.
+export function openShell(engine: Engine, sandbox: Sandbox, host: string, size: { cols: number; rows: number }) {
+  const command = host === ROOT_HOST ? ['bash', '-l'] : ['bash', '-c', SHELL_IN_HOST, 'host', host];
+  return engine.attachTty(sandbox.id, command, { ...size, env: { WIRELAB_HOST: host } });
 }
 
 function key(learnerId: string, labId: string) {

@@ -24,7 +24,10 @@ export class Terminal {
   private paused = false;
   exited = false;
 
-  constructor(private readonly pty: IPty, private readonly onActivity: () => void, onExit: () => void) {
+  // `earlyOutput` is what the shell printed before this terminal took it over (a warm pool's shell
+  // has drawn its prompt already): the first browser to attach gets it at once.
+  constructor(private readonly pty: IPty, private readonly onActivity: () => void, onExit: () => void, earlyOutput?: Buffer) {
+    if (earlyOutput?.length) this.remember(earlyOutput);
     pty.onData((data) => this.broadcast(Buffer.isBuffer(data) ? data : Buffer.from(data)));
     pty.onExit(({ exitCode }) => {
       this.exited = true;

@@ -1,7 +1,8 @@
 'use client';
 
-import { useCallback, useEffect, useState } from 'react';
-import Terminal from '../Terminal';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import Terminal, { preloadTerminal } from '../Terminal';
+import { openEarly } from '../Terminal/early-socket';
 import type { ConnectionState } from '../Terminal/TerminalView';
 import { ApiError } from '../api';
 import { labApi, type LabSession } from './api';
@@ -23,6 +24,20 @@ export default function LabPanel({ labId, title, hosts, traces }: { labId: strin
   const [activeHost, setActiveHost] = useState(hosts[0]);
   const [openedHosts, setOpenedHosts] = useState<string[]>([hosts[0]]);
   const [connection, setConnection] = useState<Record<string, ConnectionState>>({});
+  const section = useRef<HTMLElement>(null);
+
+  // The terminal's code loads before anyone presses Start lab: when the lab comes near the screen,
+  // or when the page is idle, whichever is first.
+  useEffect(() => {
+    const load = () => void preloadTerminal().catch(() => {});
+    const visible = new IntersectionObserver((entries) => entries.some((entry) => entry.isIntersecting) && load(), { rootMargin: '400px' });
+    visible.observe(section.current!);
+    const idle = 'requestIdleCallback' in window ? window.requestIdleCallback(load, { timeout: 3000 }) : undefined;
+    return () => {
+      visible.disconnect();
+      if (idle !== undefined) window.cancelIdleCallback(idle);
+    };
+  }, []);
 
   // On load: a learner who already has a sandbox for this lab goes straight back to it.
   useEffect(() => {
@@ -59,6 +74,7 @@ export default function LabPanel({ labId, title, hosts, traces }: { labId: strin
       setConnection({});
       try {
         const { session } = await labApi[action](labId);
+        openEarly(session.id, hosts[0]);
         setOpenedHosts([hosts[0]]);
         setActiveHost(hosts[0]);
         setPhase({ name: 'ready', session });
@@ -98,7 +114,7 @@ export default function LabPanel({ labId, title, hosts, traces }: { labId: strin
     : '';
 
   return (
-    <section id={`lab-${labId}`} className={styles.lab} aria-label={`Lab: ${title}`} data-lab={labId} data-phase={phase.name} data-connection={activeState ?? ''}>
+    <section ref={section} id={`lab-${labId}`} className={styles.lab} aria-label={`Lab: ${title}`} data-lab={labId} data-phase={phase.name} data-connection={activeState ?? ''}>
       <header className={styles.header}>
         <div>
           <span className={styles.kicker}>Lab</span>

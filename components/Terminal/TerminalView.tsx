@@ -1,11 +1,11 @@
 'use client';
 
-import { FitAddon } from '@xterm/addon-fit';
-import { WebLinksAddon } from '@xterm/addon-web-links';
-import { Terminal as XTerm, type ITheme } from '@xterm/xterm';
+import type { FitAddon } from '@xterm/addon-fit';
 import '@xterm/xterm/css/xterm.css';
 import { useEffect, useRef } from 'react';
 import { announceTerminalActivity } from './activity';
+import { openSocketAt, openTerminalSocket, rememberTerminalSize, takeEarly } from './early-socket';
+import { currentTheme, takeScreen } from './screen';
 import styles from './Terminal.module.css';
 
 export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'exited' | 'lost';
@@ -21,19 +21,13 @@ export interface TerminalViewProps {
   watchPath?: string;
 }
 
-const LIGHT: ITheme = { background: '#fbfcfd', foreground: '#1f2328', cursor: '#1f2328', selectionBackground: '#b6d6fd' };
-const DARK: ITheme = { background: '#0d1117', foreground: '#e6edf3', cursor: '#e6edf3', selectionBackground: '#264f78' };
 const RECONNECT_DELAYS_MS = [250, 500, 1000, 2000, 4000, 5000];
 const GIVE_UP_AFTER_ATTEMPTS = 12;
 
-function currentTheme() {
-  const theme = document.documentElement.dataset.theme;
-  const dark = theme === 'dark' || (theme !== 'light' && window.matchMedia('(prefers-color-scheme: dark)').matches);
-  return dark ? DARK : LIGHT;
-}
-
 // One host's shell: an xterm.js screen bridged to /api/sessions/<id>/tty. It reconnects by
 // itself after a dropped connection; the server replays recent output, so the screen is rebuilt.
+export { prepareSpareScreen } from './screen';
+
 export default function TerminalView({ labId, sessionId, host, active, onStateChange, watchPath }: TerminalViewProps) {
   const container = useRef<HTMLDivElement>(null);
   const fitRef = useRef<FitAddon | null>(null);
@@ -41,20 +35,13 @@ export default function TerminalView({ labId, sessionId, host, active, onStateCh
   stateRef.current = onStateChange;
 
   useEffect(() => {
-    const term = new XTerm({
-      fontFamily: 'ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace',
-      fontSize: 14,
-      scrollback: 5000,
-      theme: currentTheme(),
-      disableStdin: !!watchPath,
-      cursorBlink: !watchPath,
-    });
-    const fit = new FitAddon();
+    const { term, fit, element } = takeScreen(container.current!);
+    if (watchPath) {
+      term.options.disableStdin = true;
+      term.options.cursorBlink = false;
+    }
     fitRef.current = fit;
-    term.loadAddon(fit);
-    term.loadAddon(new WebLinksAddon());
-    term.open(container.current!);
-    fit.fit();
+    if (!watchPath) rememberTerminalSize({ cols: term.cols, rows: term.rows });
 
     // Ctrl+Shift+C copies the selection, as in desktop terminals (Ctrl+C stays an interrupt).
     term.attachCustomKeyEventHandler((event) => {
@@ -77,11 +64,7 @@ export default function TerminalView({ labId, sessionId, host, active, onStateCh
       if (socket?.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
     };
 
-    const connect = () => {
-      const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-      const query = new URLSearchParams({ host, cols: String(term.cols), rows: String(term.rows) });
-      const ws = new WebSocket(`${scheme}://${location.host}${watchPath ?? `/api/sessions/${sessionId}/tty`}?${query}`);
-      ws.binaryType = 'arraybuffer';
+    const listen = (ws: WebSocket) => {
       socket = ws;
       let opened = false;
       ws.onopen = () => {
@@ -90,6 +73,8 @@ export default function TerminalView({ labId, sessionId, host, active, onStateCh
         shellExited = false;
         // The server replays recent output on every attach: start from a clean screen.
         term.reset();
+        // The socket may have been opened before this screen knew its size (a watcher takes the learner's).
+        if (!watchPath) send({ type: 'resize', cols: term.cols, rows: term.rows });
         stateRef.current?.('open');
       };
       ws.onmessage = (event) => {
@@ -128,6 +113,8 @@ export default function TerminalView({ labId, sessionId, host, active, onStateCh
         retryTimer = setTimeout(connect, RECONNECT_DELAYS_MS[Math.min(attempts, RECONNECT_DELAYS_MS.length - 1)]);
       };
     };
+    const size = () => ({ cols: term.cols, rows: term.rows });
+    const connect = () => listen(watchPath ? openSocketAt(watchPath, host, size()) : openTerminalSocket(sessionId, host, size()));
 
     term.onData((data) => {
       if (watchPath) return;
@@ -141,7 +128,11 @@ export default function TerminalView({ labId, sessionId, host, active, onStateCh
       send({ type: 'input', data });
       if (data.includes('\r')) announceTerminalActivity(labId);
     });
-    term.onResize(({ cols, rows }) => !watchPath && send({ type: 'resize', cols, rows }));
+    term.onResize(({ cols, rows }) => {
+      if (watchPath) return;
+      rememberTerminalSize({ cols, rows });
+      send({ type: 'resize', cols, rows });
+    });
 
     const resizeObserver = new ResizeObserver(() => {
       if (container.current?.offsetParent && !watchPath) fit.fit();
@@ -153,7 +144,16 @@ export default function TerminalView({ labId, sessionId, host, active, onStateCh
     themeObserver.observe(document.documentElement, { attributes: true, attributeFilter: ['data-theme'] });
 
     stateRef.current?.('connecting');
-    connect();
+    // The lab opened this tab's socket as soon as its session existed: take it over, with what it
+    // already received, and draw that at once.
+    const early = watchPath ? undefined : takeEarly(sessionId, host);
+    if (early) {
+      listen(early.socket);
+      if (early.opened) early.socket.onopen?.(new Event('open'));
+      for (const message of early.received) early.socket.onmessage?.(message);
+    } else {
+      connect();
+    }
     return () => {
       closedByUs = true;
       clearTimeout(retryTimer);
@@ -161,6 +161,7 @@ export default function TerminalView({ labId, sessionId, host, active, onStateCh
       themeObserver.disconnect();
       socket?.close();
       term.dispose();
+      element.remove();
     };
   }, [labId, sessionId, host, watchPath]);
 

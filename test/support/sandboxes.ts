@@ -54,3 +54,32 @@ export function leftovers(stateDir: string, sandboxIds: string[]) {
 }
 
 export const NOTHING_LEFT = { mounts: [], bundles: [], cgroups: [], processes: [], hostNamespaces: [] };
+
+export const bundlesIn = (stateDir: string) => (fs.existsSync(path.join(stateDir, 'sandboxes')) ? fs.readdirSync(path.join(stateDir, 'sandboxes')) : []);
+
+// The sandboxes of a server's state dir in which the server holds a login shell (`runc exec --tty
+// … <id> bash -l`): a warm sandbox is ready once it has one.
+export function sandboxesWithShell(stateDir: string) {
+  const ids = new Set(bundlesIn(stateDir));
+  const withShell = new Set<string>();
+  for (const pid of fs.readdirSync('/proc')) {
+    try {
+      const args = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (args.includes('--tty')) for (const arg of args) if (ids.has(arg)) withShell.add(arg);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return [...withShell];
+}
+
+// Resolves with the sandboxes holding a shell once there are at least `count`; rejects after a timeout.
+export async function untilSandboxesWithShell(stateDir: string, count: number, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ready = sandboxesWithShell(stateDir);
+    if (ready.length >= count) return ready;
+    if (Date.now() > deadline) throw new Error(`${ready.length} sandbox(es) of ${count} held a shell after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

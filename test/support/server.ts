@@ -25,6 +25,8 @@ export async function startServer(options: { port: number; dataDir?: string; sta
       WIRELAB_PORT: String(options.port),
       WIRELAB_DATA_DIR: dataDir,
       WIRELAB_STATE_DIR: options.stateDir ?? `/run/wirelab-test-${options.port}`,
+      // Tests count the sandboxes they make: a warm pool only where one asks for it.
+      WIRELAB_WARM_POOL: '0',
       ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
