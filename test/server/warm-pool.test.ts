@@ -9,6 +9,20 @@ import { Learner, startServer, typeInto, waitForOutput, type RunningServer } fro
 
 const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
 
+// Resolves once the pool says, on /metrics, that this many sandboxes of the lab are ready to hand
+// over: a sandbox's shell may exist a little before its prompt is drawn and the pool offers it.
+async function untilPoolReady(server: RunningServer, labId: string, count: number, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const metrics = await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } }).then((response) => response.text());
+    const ready = Number(metrics.match(new RegExp(`^wirelab_warm_pool_sandboxes\\{lab="${labId}"\\} (\\d+)`, 'm'))?.[1] ?? 0);
+    if (ready >= count) return;
+    if (Date.now() > deadline) throw new Error(`the pool had ${ready} ready sandbox(es) of ${labId}, not ${count}, after ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
+const METRICS_TOKEN = 'warm-pool-test-token';
+
 async function withServer(options: { port: number; stateDir: string; env: Record<string, string>; dataDir?: string }, use: (server: RunningServer) => Promise<void>) {
   const server = await startServer(options);
   try {
@@ -21,7 +35,8 @@ async function withServer(options: { port: number; stateDir: string; env: Record
 describe('the warm pool', () => {
   test('Start lab hands over a warm sandbox, setup done and prompt drawn, and the pool refills', async () => {
     const stateDir = '/run/wirelab-test-pool-take';
-    await withServer({ port: 3451, stateDir, env: { WIRELAB_WARM_POOL: 'orientation=1' } }, async (server) => {
+    await withServer({ port: 3451, stateDir, env: { WIRELAB_WARM_POOL: 'orientation=1', WIRELAB_METRICS_TOKEN: METRICS_TOKEN } }, async (server) => {
+      await untilPoolReady(server, 'orientation', 1);
       const [warm] = await untilSandboxesWithShell(stateDir, 1);
       // A mark only this warm sandbox has, so the learner's shell shows which sandbox it is.
       execFileSync('runc', ['--root', path.join(stateDir, 'runc'), 'exec', warm, 'sh', '-c', 'echo from-the-pool > /root/mark']);
