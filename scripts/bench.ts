@@ -104,9 +104,18 @@ async function firstLoadJavaScript() {
       if (response.request().resourceType() === 'script') scripts.set(response.url(), response.body());
     });
     await page.goto(server.url + CHAPTER, { waitUntil: 'networkidle' });
-    let gzipped = 0;
-    for (const body of scripts.values()) gzipped += zlib.gzipSync(await body, { level: 9 }).length;
-    report(`chapter first-load JavaScript (${CHAPTER})`, `${(gzipped / 1024).toFixed(1)} KB gzip in ${scripts.size} files`, '≤ 200 KB');
+    // The terminal (xterm.js) is not part of the first load: the page fetches it once idle or when a
+    // lab comes into view, ahead of a click on Start lab. Its chunks are counted apart.
+    const sizes = { page: { bytes: 0, files: 0 }, terminal: { bytes: 0, files: 0 } };
+    for (const body of scripts.values()) {
+      const code = await body;
+      const part = code.includes('xterm-helper-textarea') ? sizes.terminal : sizes.page;
+      part.bytes += zlib.gzipSync(code, { level: 9 }).length;
+      part.files++;
+    }
+    const kb = ({ bytes, files }: { bytes: number; files: number }) => `${(bytes / 1024).toFixed(1)} KB gzip in ${files} files`;
+    report(`chapter first-load JavaScript (${CHAPTER})`, kb(sizes.page), '≤ 200 KB');
+    report('terminal code, fetched once the page is idle', kb(sizes.terminal));
   } finally {
     await browser.close();
   }
