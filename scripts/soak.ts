@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { redAndBlue } from '../labs/namespaces.ts';
 import { EXEC, realEngine } from '../test/support/sandboxes.ts';
 
 const { values: flags } = parseArgs({
@@ -46,13 +47,7 @@ char LICENSE[] SEC("license") = "GPL";`;
 const LEARNER_WORK = `
 set -e
 base64 -d > /root/soak.o
-ip netns add red
-ip netns add blue
-ip link add veth-r netns red type veth peer name veth-b netns blue
-ip -n red addr add 10.0.0.1/24 dev veth-r
-ip -n blue addr add 10.0.0.2/24 dev veth-b
-ip -n red link set veth-r up
-ip -n blue link set veth-b up
+${redAndBlue}
 ip link add br0 type bridge
 ip link add tap-a type veth peer name tap-b
 ip link set tap-a master br0
