@@ -108,6 +108,16 @@ export class Sessions {
     return this.byLearnerLab.has(k) || this.opening.has(k);
   }
 
+  // Why a new sandbox of this lab would be refused to this learner, before it costs anything: a full
+  // server, or the learner's own cap across labs. Nothing for a lab they already hold.
+  refusalFor(learnerId: string, labId: string): Error | undefined {
+    if (this.holds(learnerId, labId)) return undefined;
+    if (this.count >= this.limits.maxSandboxes) return new CapacityError(this.minutesUntilASandboxFrees());
+    const held = this.labsHeldBy(learnerId);
+    if (held.length >= this.limits.maxSandboxesPerLearner) return this.tooManyFor(learnerId, held);
+    return undefined;
+  }
+
   // Session ids travel in URLs; they only count together with the learner who owns them.
   findById(sessionId: string, learnerId: string) {
     const session = this.byId.get(sessionId);
@@ -137,9 +147,8 @@ export class Sessions {
     const k = key(learnerId, lab.id);
     const pending = this.opening.get(k);
     if (pending) return pending;
-    if (this.count >= this.limits.maxSandboxes) return Promise.reject(new CapacityError(this.minutesUntilASandboxFrees()));
-    const held = this.labsHeldBy(learnerId);
-    if (held.length >= this.limits.maxSandboxesPerLearner) return Promise.reject(this.tooManyFor(learnerId, held));
+    const refusal = this.refusalFor(learnerId, lab.id);
+    if (refusal) return Promise.reject(refusal);
     // Counted (count, starting) before it begins, so that the warm pool, asked inside, sees it.
     const opening = Promise.resolve().then(() => this.create(learnerId, lab)).finally(() => {
       this.opening.delete(k);

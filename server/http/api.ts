@@ -170,9 +170,12 @@ async function runnableLab(ctx: ApiContext, labId: string) {
   return lab;
 }
 
-// A new sandbox for the learner: taken from the client's allowance of starts, then timed and
-// counted for the operator. A refusal or a full server is not a failed start.
+// A new sandbox for the learner: taken from the client's allowance of starts (unless the server or
+// the learner's cap refuses it anyway: that costs no allowance), then timed and counted for the
+// operator. A refusal or a full server is not a failed start.
 async function startSandbox(ctx: ApiContext, req: IncomingMessage, learnerId: string, lab: Lab, start: () => Promise<Session>) {
+  const refusal = ctx.sessions.refusalFor(learnerId, lab.id);
+  if (refusal) throw refusal;
   ctx.limits.admitSandboxStart(ctx.clientOf(req), learnerId);
   const timer = sandboxStartSeconds.startTimer({ lab: lab.id });
   try {
