@@ -23,6 +23,7 @@ import type { IPty } from 'node-pty';
 import { labs } from '../labs/index.ts';
 import { DEFAULT_WARM_POOL, loadConfig } from '../server/config.ts';
 import type { Isolation } from '../server/engine/oci-spec.ts';
+import { memAvailable } from '../server/mem-available.ts';
 import { realEngine, untilSandboxesWithShell } from '../test/support/sandboxes.ts';
 import { instructorCommand, printedPassword } from '../test/support/instructors.ts';
 import { Learner, startServer, waitForOutput, typeInto } from '../test/support/server.ts';
@@ -45,11 +46,6 @@ const ms = (value: number) => `${value.toFixed(1)} ms`;
 const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 const report = (label: string, value: string, target = '') => console.log(`${label.padEnd(52)} ${value.padEnd(26)} ${target && `target ${target}`}`);
-
-function memAvailable() {
-  const line = fs.readFileSync('/proc/meminfo', 'utf8').match(/^MemAvailable:\s+(\d+) kB/m)!;
-  return Number(line[1]) * 1024;
-}
 
 function firstOutput(ws: WebSocket) {
   return new Promise<void>((resolve, reject) => {

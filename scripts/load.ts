@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import type WebSocket from 'ws';
 import { findLab } from '../labs/index.ts';
 import { DEFAULT_WARM_POOL } from '../server/config.ts';
+import { memAvailable } from '../server/mem-available.ts';
 import { Learner, startServer, typeInto, waitForOutput } from '../test/support/server.ts';
 
 const { values: flags } = parseArgs({
@@ -85,7 +86,6 @@ function serverUsage() {
   const rss = Number(fs.readFileSync(`/proc/${serverPid}/status`, 'utf8').match(/^VmRSS:\s+(\d+) kB/m)![1]) * 1024;
   return { cpuSeconds: (stat[11] + stat[12]) / 100, childrenSeconds: (stat[13] + stat[14]) / 100, rss };
 }
-const memAvailable = () => Number(fs.readFileSync('/proc/meminfo', 'utf8').match(/^MemAvailable:\s+(\d+) kB/m)![1]) * 1024;
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
 
 const began = performance.now();

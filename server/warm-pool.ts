@@ -1,10 +1,10 @@
-import fs from 'node:fs';
 import type { IDisposable, IPty } from 'node-pty';
 import type { Lab } from '../labs/define-lab.ts';
 import type { WarmPoolSizes } from './config.ts';
 import type { Engine, Sandbox } from './engine/engine.ts';
 import { startLabSandbox } from './lab-sandbox.ts';
 import { log } from './log.ts';
+import { memAvailable } from './mem-available.ts';
 import { warmPoolSandboxes } from './metrics.ts';
 
 // Sandboxes filled at once: each fill is a `runc run` and a lab setup, and the machine's cores
@@ -154,7 +154,7 @@ export class WarmPool {
       this.filling < FILL_CONCURRENCY &&
       !this.room.startsWaiting() &&
       this.room.inUse() + this.size < this.room.maxSandboxes &&
-      memoryAvailable() >= this.room.memoryHeadroomBytes
+      memAvailable() >= this.room.memoryHeadroomBytes
     );
   }
 
@@ -216,9 +216,4 @@ export class WarmPool {
     if (!filled.exited) filled.pty.kill('SIGKILL');
     await this.engine.destroy(filled.sandbox.id);
   }
-}
-
-function memoryAvailable() {
-  const match = fs.readFileSync('/proc/meminfo', 'utf8').match(/^MemAvailable:\s+(\d+) kB/m);
-  return match ? Number(match[1]) * 1024 : Infinity;
 }
