@@ -66,3 +66,11 @@ export function attackerAndPeerIntoBlue(peer: string, peerDevice: string) {
     for ns in attacker ${peer}; do ip -n $ns link set eth0 up; done
     for dev in veth-a ${peerDevice}; do ip -n blue link set $dev up; done`;
 }
+
+// How many of a namespace's pings were answered, as a shell expansion that prints the number (or
+// nothing when ping could not run at all). `options` are ping's own (-c, -i, -p); each reply is
+// awaited at most a second, and `seconds`, when given, bounds the whole run.
+export function pingsAnswered(ns: string, address: string, options: string, seconds?: number) {
+  const bound = seconds ? `timeout ${seconds} ` : '';
+  return `$(ip netns exec ${ns} ${bound}ping -q ${options} -W 1 ${address} 2>/dev/null | sed -n 's/.* \\([0-9]*\\) received.*/\\1/p')`;
+}

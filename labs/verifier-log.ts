@@ -5,6 +5,8 @@
 // labs whose programs may fail to load. The messages are kernel/bpf/verifier.c's own; every
 // pattern below was seen on this course's kernel (test/labs/verifier-log.test.ts holds the logs).
 
+import { COMPILE } from './bpf.ts';
+
 export interface SourceLine {
   file: string;
   line: number;
@@ -187,7 +189,7 @@ export function describeExplanation(explanation: VerifierExplanation) {
 export const VERIFIER_LOAD = `
   case "$1" in
     *.c) object=/tmp/verifier-load.o
-         clang -O2 -g -target bpf -I/usr/include/x86_64-linux-gnu -c "$1" -o "$object" 2>&1 || exit 3 ;;
+         ${COMPILE} -c "$1" -o "$object" 2>&1 || exit 3 ;;
     *) object=$1 ;;
   esac
   # (a bpffs refuses names with a dot in them)

@@ -1,5 +1,5 @@
 import { sh, type CommandOutput } from './define-lab.ts';
-import { quietNamespaces } from './namespaces.ts';
+import { pingsAnswered, quietNamespaces } from './namespaces.ts';
 
 // The capstone's two sites and the internet between them, shared by every lab of Part 5. Each lab
 // starts from the stage the one before it ends at, so a learner can open any of them directly.
@@ -266,7 +266,7 @@ export const reachesThroughTunnel = {
   name: `vm-cloud reaches srv-onprem (${SRV_ONPREM}), and the pings travel through the child SA`,
   run: sh`
     echo "=== before"; ${swanctl('cloud', '--list-sas')} 2>/dev/null
-    echo "=== replies"; ip netns exec vm-cloud timeout 4 ping -q -c 3 -i 0.2 -W 1 ${SRV_ONPREM} 2>/dev/null | sed -n 's/.* \\([0-9]*\\) received.*/\\1/p'
+    echo "=== replies"; echo ${pingsAnswered('vm-cloud', SRV_ONPREM, '-c 3 -i 0.2', 4)}
     echo "=== after"; ${swanctl('cloud', '--list-sas')} 2>/dev/null`,
   pass: (out: CommandOutput) => {
     const found = sections(out);

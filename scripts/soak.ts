@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { COMPILE } from '../labs/bpf.ts';
 import { redAndBlue } from '../labs/namespaces.ts';
 import { EXEC, realEngine } from '../test/support/sandboxes.ts';
 
@@ -223,7 +224,7 @@ async function compileXdp() {
   try {
     const compiled = await engine.exec(
       sandbox.id,
-      ['bash', '-c', 'cat > /root/soak.c && clang -O2 -g -target bpf -I/usr/include/x86_64-linux-gnu -c /root/soak.c -o /root/soak.o && base64 -w0 /root/soak.o'],
+      ['bash', '-c', `cat > /root/soak.c && ${COMPILE} -c /root/soak.c -o /root/soak.o && base64 -w0 /root/soak.o`],
       { ...EXEC, stdin: XDP_SOURCE },
     );
     if (compiled.exitCode !== 0) throw new Error(`the XDP program did not compile: ${compiled.stderr}`);

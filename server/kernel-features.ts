@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Engine } from './engine/engine.ts';
+import { COMPILE } from '../labs/bpf.ts';
 import type { KernelFeature } from '../labs/define-lab.ts';
 import { ensureTracefs } from './tracing.ts';
 
@@ -32,7 +33,7 @@ SEC("xdp") int xdp_pass(struct xdp_md *ctx) { return XDP_PASS; }
 SEC("tc") int tc_pass(struct __sk_buff *skb) { return 0; }
 char LICENSE[] SEC("license") = "GPL";
 END
-clang -O2 -g -target bpf -I/usr/include/x86_64-linux-gnu -c /tmp/probe.c -o /tmp/probe.o 2>/dev/null`;
+${COMPILE} -c /tmp/probe.c -o /tmp/probe.o 2>/dev/null`;
 
 type HostFeature = 'tracepoints' | 'kprobes';
 const HOST_PROBES: Record<HostFeature, string> = {

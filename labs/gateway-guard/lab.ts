@@ -1,10 +1,11 @@
+import { COMPILE, counterOf } from '../bpf.ts';
 import { defineLab, json, sh, type CommandOutput } from '../define-lab.ts';
 import {
   cabledSites, gatewayFiles, GW_CLOUD_WAN, GW_ONPREM_WAN, INTERNET, pskTunnel, reachesThroughTunnel, routeTheSites, sections, SITE_HOSTS, steps, swanctl,
 } from '../vpc.ts';
+import { pingsAnswered } from '../namespaces.ts';
 import { xdpAttachments, XDP_ATTACHED_DRV, XDP_ATTACHED_SKB, type XdpLink } from '../xdp-attachment.ts';
 
-const COMPILE = 'clang -O2 -g -target bpf -I/usr/include/x86_64-linux-gnu';
 // /run/bpf rather than /sys/fs/bpf: `ip netns exec` mounts a fresh /sys and hides the bpffs there.
 const PIN_DIR = '/run/bpf/guard';
 const PROG = `${PIN_DIR}/prog`;
@@ -14,8 +15,6 @@ const LET_IN_KEY = '0 0 0 0';
 const DROPPED_KEY = '1 0 0 0';
 const load = `\`bpftool prog load xdp_guard.o ${PROG} type xdp pinmaps ${PIN_DIR}\``;
 
-// A __u64 counter as bpftool prints it: eight bytes in hex, least significant first on x86-64.
-const counterOf = (hex: string[]) => hex.map((byte) => parseInt(byte, 16)).reduceRight((sum, byte) => sum * 256 + byte, 0);
 const lookup = (key: string) => `bpftool -j map lookup pinned ${STATS} key ${key} 2>/dev/null | jq -c '.value' || echo null`;
 
 const attached = sh`
@@ -41,7 +40,7 @@ function checkAttached(out: CommandOutput) {
 // before and after.
 const probes = sh`
   echo "=== before"; ${lookup(DROPPED_KEY)}
-  echo "=== replies"; ip netns exec internet timeout 3 ping -q -c 3 -i 0.2 -W 1 ${GW_ONPREM_WAN} 2>/dev/null | sed -n 's/.* \\([0-9]*\\) received.*/\\1/p'
+  echo "=== replies"; echo ${pingsAnswered('internet', GW_ONPREM_WAN, '-c 3 -i 0.2', 3)}
   echo "=== tcp"; ip netns exec internet timeout 3 socat -u /dev/null TCP:${GW_ONPREM_WAN}:22,connect-timeout=1 2>&1 | grep -o -m 1 -E 'refused|timed out|Connection timed out' || echo none
   echo probe | ip netns exec internet timeout 2 socat -u - UDP:${GW_ONPREM_WAN}:500,sourceport=500 2>/dev/null
   sleep 0.2

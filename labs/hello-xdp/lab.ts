@@ -1,3 +1,4 @@
+import { COMPILE } from '../bpf.ts';
 import { defineLab, json, ok, sh } from '../define-lab.ts';
 import { redAndBlue } from '../namespaces.ts';
 
@@ -6,7 +7,6 @@ interface Link {
   xdp?: { prog?: { id: number; name?: string } };
 }
 
-const COMPILE = 'clang -O2 -g -target bpf -I/usr/include/x86_64-linux-gnu';
 
 const programAttached = {
   name: 'an XDP program is attached to veth-b in blue',

@@ -1,4 +1,5 @@
 import { defineLab, sh, type CommandOutput } from '../define-lab.ts';
+import { pingsAnswered } from '../namespaces.ts';
 import {
   cabledSites, CLOUD_SUBNET, gatewayFiles, GW_CLOUD_WAN, GW_ONPREM_WAN, ONPREM_SUBNET, pskConf, pskTunnel, reachesThroughTunnel,
   routeTheSites, sections, SITE_HOSTS, SRV_ONPREM, steps, swanctl, tunnelEstablished, VM_CLOUD, writeFile,
@@ -110,7 +111,7 @@ export default defineLab({
             dump=$!
             for i in $(seq 50); do [ -s $pcap ] && break; sleep 0.05; done
             echo "=== replies"
-            ip netns exec vm-cloud timeout 4 ping -q -c 3 -i 0.2 -W 1 -p ${MARKER_HEX} ${SRV_ONPREM} 2>/dev/null | sed -n 's/.* \\([0-9]*\\) received.*/\\1/p'
+            echo ${pingsAnswered('vm-cloud', SRV_ONPREM, `-c 3 -i 0.2 -p ${MARKER_HEX}`, 4)}
             sleep 0.3
             kill $dump; wait $dump 2>/dev/null
             echo "=== esp"; tcpdump -nn -r $pcap 'udp port 4500' 2>/dev/null | wc -l

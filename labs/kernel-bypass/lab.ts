@@ -1,5 +1,6 @@
+import { COMPILE } from '../bpf.ts';
 import { defineLab, json, sh, type CommandOutput } from '../define-lab.ts';
-import { hostsAroundASwitch } from '../namespaces.ts';
+import { hostsAroundASwitch, pingsAnswered } from '../namespaces.ts';
 import { xdpAttachments, XDP_ATTACHED_DRV, XDP_ATTACHED_SKB, type XdpLink } from '../xdp-attachment.ts';
 
 // Kernel bypass, compared: the two-port switch of xdp-redirect, with the forwarding done in userspace,
@@ -48,7 +49,6 @@ import { xdpAttachments, XDP_ATTACHED_DRV, XDP_ATTACHED_SKB, type XdpLink } from
 //                                                               the datagrams lost to throttling
 // TCP throughput, iperf3 for 4 s: direct 7.0 Gbit/s, XDP redirect 6.1, bridge 5.8, AF_XDP 2.1, testpmd 2.0.
 
-const COMPILE = 'clang -O2 -g -target bpf -I/usr/include/x86_64-linux-gnu';
 // /run/bpf rather than /sys/fs/bpf: `ip netns exec` mounts a fresh /sys and hides the bpffs there.
 const PIN_DIR = '/run/bpf/xsk';
 const PROG = `${PIN_DIR}/prog`;
@@ -142,7 +142,7 @@ const testpmdRun = sh`
   session=$!
   for wait in $(seq 60); do grep -q 'start packet forwarding' $log && break; kill -0 $session 2>/dev/null || break; sleep 0.1; done
   sleep 0.3
-  echo "received=$(ip netns exec left ping -q -c $count -i 0.2 -W 1 10.0.0.2 2>/dev/null | sed -n 's/.* \\([0-9]*\\) received.*/\\1/p')"
+  echo "received=${pingsAnswered('left', '10.0.0.2', '-c $count -i 0.2')}"
   if kill -0 $session 2>/dev/null; then echo alive=yes; else echo alive=no; fi
   wait $session
   pkill -KILL -s $session 2>/dev/null && echo leftover=killed
@@ -316,7 +316,7 @@ const xskCrossing = sh`
     done
   }
   counters before
-  echo "received=$(ip netns exec left ping -q -c $count -i 0.2 -W 1 10.0.0.2 2>/dev/null | sed -n 's/.* \\([0-9]*\\) received.*/\\1/p')"
+  echo "received=${pingsAnswered('left', '10.0.0.2', '-c $count -i 0.2')}"
   counters after
   echo "running=$(pgrep -x xsk_fwd | wc -l)"`;
 

@@ -1,7 +1,7 @@
+import { COMPILE } from '../bpf.ts';
 import { defineLab, json, sh, type CommandOutput } from '../define-lab.ts';
 import { redAndBlue } from '../namespaces.ts';
 
-const COMPILE = 'clang -O2 -g -target bpf -I/usr/include/x86_64-linux-gnu';
 const FROM_PORT = 5000;
 const TO_PORT = 5001;
 const OTHER_PORT = 6000;

@@ -1,8 +1,8 @@
+import { COMPILE } from '../bpf.ts';
 import { defineLab, json, sh, type CommandOutput } from '../define-lab.ts';
 import { redAndBlue } from '../namespaces.ts';
 import { describeExplanation, explainVerifierLog, VERIFIER_LOAD } from '../verifier-log.ts';
 
-const COMPILE = 'clang -O2 -g -target bpf -I/usr/include/x86_64-linux-gnu';
 const BLOCKED_PORT = 9999;
 const OPEN_PORT = 9998;
 const SENT = 3;

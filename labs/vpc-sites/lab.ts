@@ -1,5 +1,5 @@
 import { defineLab, json, sh, type CommandOutput } from '../define-lab.ts';
-import { inNamespaces } from '../namespaces.ts';
+import { inNamespaces, pingsAnswered } from '../namespaces.ts';
 import { cabledSites, GW_CLOUD_LAN, GW_CLOUD_WAN, GW_ONPREM_LAN, GW_ONPREM_WAN, INTERNET, routeTheSites, SITE_HOSTS, SRV_ONPREM, VM_CLOUD } from '../vpc.ts';
 
 interface Route { dst: string; gateway?: string; dev?: string }
@@ -45,10 +45,6 @@ function defaultRoute(ns: string, gateway: string, why: string) {
   };
 }
 
-// The number of answered pings, as a shell expansion, bounded in time.
-const answered = (ns: string, address: string) =>
-  `$(ip netns exec ${ns} timeout 3 ping -q -c 2 -i 0.2 -W 1 ${address} 2>/dev/null | sed -n 's/.* \\([0-9]*\\) received.*/\\1/p')`;
-
 export default defineLab({
   id: 'vpc-sites',
   title: 'Two sites and the internet between them',
@@ -83,13 +79,13 @@ export default defineLab({
         defaultRoute('srv-onprem', GW_ONPREM_LAN, 'a host sends what is not on its subnet to its gateway'),
         {
           name: 'the gateways reach each other across the internet',
-          run: `echo "${answered('gw-cloud', GW_ONPREM_WAN)}"`,
+          run: `echo "${pingsAnswered('gw-cloud', GW_ONPREM_WAN, '-c 2 -i 0.2', 3)}"`,
           pass: (out) => Number(out.stdout.trim()) > 0 || `gw-cloud's pings to ${GW_ONPREM_WAN} got no answer: check both wan addresses (the bridge in \`internet\` joins them on one subnet).`,
           live: false,
         },
         {
           name: 'each host reaches its own gateway',
-          run: `echo "${answered('vm-cloud', GW_CLOUD_WAN)} ${answered('srv-onprem', GW_ONPREM_WAN)}"`,
+          run: `echo "${pingsAnswered('vm-cloud', GW_CLOUD_WAN, '-c 2 -i 0.2', 3)} ${pingsAnswered('srv-onprem', GW_ONPREM_WAN, '-c 2 -i 0.2', 3)}"`,
           pass: (out) => {
             const [cloud, onprem] = out.stdout.trim().split(' ').map(Number);
             if (!cloud) return `vm-cloud's pings to its gateway's public address, ${GW_CLOUD_WAN}, got no answer: does vm-cloud have its default route?`;
@@ -99,7 +95,7 @@ export default defineLab({
         },
         {
           name: 'the sites do not reach each other in the clear',
-          run: `echo "${answered('vm-cloud', SRV_ONPREM)}"`,
+          run: `echo "${pingsAnswered('vm-cloud', SRV_ONPREM, '-c 2 -i 0.2', 3)}"`,
           pass: (out) => !Number(out.stdout.trim()) || `vm-cloud reaches ${SRV_ONPREM} without a tunnel: a route in a gateway, or forwarding in \`internet\`, carries private addresses across the internet in the clear. Take it out: only the tunnel may join the sites.`,
           live: false,
         },

@@ -1,5 +1,6 @@
+import { COMPILE, counterOf } from '../bpf.ts';
 import { defineLab, json, sh, type CommandOutput } from '../define-lab.ts';
-import { attackerAndPeerIntoBlue } from '../namespaces.ts';
+import { attackerAndPeerIntoBlue, pingsAnswered } from '../namespaces.ts';
 
 // Three namespaces, two cables into blue, one XDP program on both of blue's ends:
 //   attacker  eth0 10.0.1.1/24 ── veth-a 10.0.1.2/24 ─┐
@@ -12,7 +13,6 @@ const FRIEND = '10.0.2.1';
 const BLUE_FOR_ATTACKER = '10.0.1.2';
 const BLUE_FOR_FRIEND = '10.0.2.2';
 const PORT = 8080;
-const COMPILE = 'clang -O2 -g -target bpf -I/usr/include/x86_64-linux-gnu';
 // /run/bpf rather than /sys/fs/bpf: `ip netns exec` mounts a fresh /sys and hides the bpffs there.
 const PIN_DIR = '/run/bpf/blocklist';
 const MAP = `${PIN_DIR}/blocked`;
@@ -23,8 +23,6 @@ const ATTACKER_KEY = ATTACKER.split('.').join(' ');
 
 const bytesOf = (hex: string[]) => hex.map((byte) => parseInt(byte, 16));
 const addressOf = (bytes: number[]) => bytes.join('.');
-// A map value as bpftool prints it ("0x05", "0x00", …): a __u64, least significant byte first on x86-64.
-const counterOf = (hex: string[]) => bytesOf(hex).reduceRight((sum, byte) => sum * 256 + byte, 0);
 
 interface Entry { key: string[]; value: string[] }
 interface Link { ifname: string; xdp?: { prog?: { id: number } } }
@@ -59,10 +57,6 @@ function checkEntry(out: CommandOutput) {
   return `The block list holds ${addresses.join(', ')}, but not the attacker, ${ATTACKER}.`;
 }
 
-// How many of the pings from a namespace were answered, as a shell expansion; bounded in time.
-const answered = (ns: string, address: string, pings: string) =>
-  `$(ip netns exec ${ns} timeout 3 ping -q ${pings} -W 1 ${address} 2>/dev/null | sed -n 's/.* \\([0-9]*\\) received.*/\\1/p')`;
-
 // The attacker's entry as bpftool shows it, or nothing when there is none.
 const lookupAttacker = `bpftool -j map lookup pinned ${MAP} key ${ATTACKER_KEY} 2>/dev/null`;
 
@@ -72,7 +66,7 @@ const attackerTraffic = sh`
   pings=$(( 3 + RANDOM % 3 ))
   echo "before=$(${lookupAttacker})"
   echo "pings=$pings"
-  echo "replies=${answered('attacker', BLUE_FOR_ATTACKER, '-c $pings -i 0.1')}"
+  echo "replies=${pingsAnswered('attacker', BLUE_FOR_ATTACKER, '-c $pings -i 0.1', 3)}"
   echo "answer=$(ip netns exec attacker timeout 3 socat -u TCP:${BLUE_FOR_ATTACKER}:${PORT},connect-timeout=1 - 2>/dev/null | head -c 60)"
   echo "after=$(${lookupAttacker})"`;
 
@@ -104,7 +98,7 @@ function checkAttackerDropped(out: CommandOutput) {
 
 // The checker's friend: pings and a request to blue's service, each bounded in time.
 const friendTraffic = sh`
-  echo "replies=${answered('friend', BLUE_FOR_FRIEND, '-c 2 -i 0.2')}"
+  echo "replies=${pingsAnswered('friend', BLUE_FOR_FRIEND, '-c 2 -i 0.2', 3)}"
   echo "answer=$(ip netns exec friend timeout 3 socat -u TCP:${BLUE_FOR_FRIEND}:${PORT},connect-timeout=2 - 2>/dev/null | head -c 60)"`;
 
 function checkFriendPasses(out: CommandOutput) {
@@ -120,9 +114,9 @@ const withoutTheEntry = sh`
   saved=$(${lookupAttacker}) || { echo "absent=yes"; exit 0; }
   value=$(echo "$saved" | jq -r '.value | join(" ")')
   bpftool map delete pinned ${MAP} key ${ATTACKER_KEY}
-  echo "without=${answered('attacker', BLUE_FOR_ATTACKER, '-c 2 -i 0.2')}"
+  echo "without=${pingsAnswered('attacker', BLUE_FOR_ATTACKER, '-c 2 -i 0.2', 3)}"
   bpftool map update pinned ${MAP} key ${ATTACKER_KEY} value $value && echo "restored=yes"
-  echo "with=${answered('attacker', BLUE_FOR_ATTACKER, '-c 1')}"`;
+  echo "with=${pingsAnswered('attacker', BLUE_FOR_ATTACKER, '-c 1', 3)}"`;
 
 function checkMapDecides(out: CommandOutput) {
   const values = lineValues(out);

@@ -1,7 +1,7 @@
+import { COMPILE } from '../bpf.ts';
 import { defineLab, json, sh, type CommandOutput } from '../define-lab.ts';
 import { redAndBlue } from '../namespaces.ts';
 
-const COMPILE = 'clang -O2 -g -target bpf -I/usr/include/x86_64-linux-gnu';
 // Where the learner pins things: a directory of their own in the sandbox's bpffs. /run/bpf rather
 // than /sys/fs/bpf, because `ip netns exec` mounts a fresh /sys and hides the bpffs bound there.
 const PIN_DIR = '/run/bpf/xdp_count';

@@ -1,5 +1,6 @@
+import { COMPILE } from '../bpf.ts';
 import { defineLab, json, sh, type CommandOutput } from '../define-lab.ts';
-import { hostsAroundASwitch } from '../namespaces.ts';
+import { hostsAroundASwitch, pingsAnswered } from '../namespaces.ts';
 
 // Three namespaces on one subnet, the switch in the middle with a port towards each host:
 //   left  eth0 10.0.0.1/24 ── port-left ┐
@@ -22,7 +23,6 @@ import { hostsAroundASwitch } from '../namespaces.ts';
 // (veth_xdp_set(), veth_fix_features()), so no oversized GSO frame ever reaches the switch. (Generic
 // XDP would keep it, and drop those frames on redirect; the checks ask for native mode anyway.)
 
-const COMPILE = 'clang -O2 -g -target bpf -I/usr/include/x86_64-linux-gnu';
 // /run/bpf rather than /sys/fs/bpf: `ip netns exec` mounts a fresh /sys and hides the bpffs there.
 const PIN_DIR = '/run/bpf/switch';
 const PROG = `${PIN_DIR}/prog`;
@@ -144,7 +144,7 @@ const crossing = sh`
     for host in left right; do echo "$1_csum_errors_$host $(ip netns exec $host nstat -sazj TcpInCsumErrors 2>/dev/null | jq '.kernel.TcpInCsumErrors // empty')"; done
   }
   counters before
-  echo "received $(ip netns exec left ping -q -c $count -i 0.2 -W 1 10.0.0.2 2>/dev/null | sed -n 's/.* \\([0-9]*\\) received.*/\\1/p')"
+  echo "received ${pingsAnswered('left', '10.0.0.2', '-c $count -i 0.2')}"
   token=$RANDOM$RANDOM
   ip netns exec right sh -c "echo right-$token | timeout 3 nc -l -N 10.0.0.2 ${CHECK_PORT} > $TMPDIR/switch-check.right" 2>/dev/null &
   for wait in $(seq 40); do ip netns exec right ss -Htln 'sport = :${CHECK_PORT}' | grep -q . && break; sleep 0.05; done

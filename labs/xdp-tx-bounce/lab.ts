@@ -1,4 +1,6 @@
+import { COMPILE } from '../bpf.ts';
 import { defineLab, json, sh, type CommandOutput } from '../define-lab.ts';
+import { pingsAnswered } from '../namespaces.ts';
 
 // red (veth-r 10.0.0.1/24) and blue (veth-b 10.0.0.2/24) joined by a veth pair, IPv6 off so that
 // nothing but the checker's traffic crosses the cable while it counts.
@@ -11,7 +13,6 @@ import { defineLab, json, sh, type CommandOutput } from '../define-lab.ts';
 // 6.18: no program on veth-r, 3 pings → xdp_tx 0, xdp_tx_errors 3, no reply; `ethtool -K veth-r gro
 // on` instead (NAPI, no program) → xdp_tx 3 but no reply ever reaches red; XDP_PASS on veth-r → 3 of 3.
 
-const COMPILE = 'clang -O2 -g -target bpf -I/usr/include/x86_64-linux-gnu';
 // ip -j prints the attach mode as XDP_ATTACHED_* from include/uapi/linux/if_link.h.
 const XDP_ATTACHED_DRV = 1;
 const XDP_ATTACHED_SKB = 2;
@@ -47,7 +48,7 @@ const bounce = sh`
       END { print p "_tx", tx + 0; print p "_tx_errors", errors + 0 }'
   }
   counters before
-  echo "received $(ip netns exec red ping -q -c $count -i 0.2 -W 1 10.0.0.2 2>/dev/null | sed -n 's/.* \\([0-9]*\\) received.*/\\1/p')"
+  echo "received ${pingsAnswered('red', '10.0.0.2', '-c $count -i 0.2')}"
   counters after
   echo "peer_xdp $(ip -n red -j link show dev veth-r 2>/dev/null | jq '.[0].xdp.prog.id // 0')"`;
 
