@@ -1,7 +1,7 @@
 // A file of its own, apart from define-lab.ts and its zod: the page's trace panel reads it too.
 
 // What the server can trace for a learner (`lab trace <name>` in the terminal, or the page's trace
-// panel; server/tracing.ts has the programs): a sandbox cannot attach to tracepoints itself, since
+// panel; server/mediation/tracing.ts has the programs): a sandbox cannot attach to tracepoints itself, since
 // they see the whole machine. Each one keeps to the learner's own namespaces, but for the softirq:
 // a softirq serves every namespace at once, and /proc/softirqs already shows its counts to everyone.
 export const TRACES = {

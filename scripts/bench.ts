@@ -23,7 +23,7 @@ import type { IPty } from 'node-pty';
 import { labs } from '../labs/index.ts';
 import { DEFAULT_WARM_POOL, loadConfig } from '../server/config.ts';
 import type { Isolation } from '../server/engine/oci-spec.ts';
-import { memAvailable } from '../server/mem-available.ts';
+import { memAvailable } from '../server/sandboxes/mem-available.ts';
 import { realEngine, untilSandboxesWithShell } from '../test/support/sandboxes.ts';
 import { instructorCommand, printedPassword } from '../test/support/instructors.ts';
 import { Learner, startServer, waitForOutput, typeInto } from '../test/support/server.ts';

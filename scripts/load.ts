@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import type WebSocket from 'ws';
 import { findLab } from '../labs/index.ts';
 import { DEFAULT_WARM_POOL } from '../server/config.ts';
-import { memAvailable } from '../server/mem-available.ts';
+import { memAvailable } from '../server/sandboxes/mem-available.ts';
 import { Learner, startServer, typeInto, waitForOutput } from '../test/support/server.ts';
 
 const { values: flags } = parseArgs({

@@ -23,7 +23,7 @@ fi
 # Debian packages, by the command each one provides. The compilers build better-sqlite3 and
 # node-pty when npm cannot fetch their prebuilt binaries (only the npm registry may be reachable),
 # and the engine's small C helpers (server/engine/native). bpftrace runs on the host, for the
-# tracing the server does on learners' behalf (server/tracing.ts). bpftool counts the BPF objects
+# tracing the server does on learners' behalf (server/mediation/tracing.ts). bpftool counts the BPF objects
 # left on the host after `npm run soak`.
 declare -A package_of=(
   [runc]=runc [mmdebstrap]=mmdebstrap [chromium]=chromium [ip]=iproute2 [tar]=tar [mount]=mount

@@ -5,12 +5,12 @@
 import path from 'node:path';
 import { labs } from '../labs/index.ts';
 import { validateLab, type Exercise, type Lab } from '../labs/define-lab.ts';
-import { Grader } from '../server/grader.ts';
-import { missingFeatures, probeKernelFeatures } from '../server/kernel-features.ts';
-import { applyHostSysctls } from '../server/knobs.ts';
-import { serveLabCommand } from '../server/lab-command.ts';
-import { startLabSandbox } from '../server/lab-sandbox.ts';
-import { Tracer } from '../server/tracing.ts';
+import { Grader } from '../server/grading/grader.ts';
+import { missingFeatures, probeKernelFeatures } from '../server/sandboxes/kernel-features.ts';
+import { applyHostSysctls } from '../server/mediation/knobs.ts';
+import { serveLabCommand } from '../server/mediation/lab-command.ts';
+import { startLabSandbox } from '../server/sandboxes/lab-sandbox.ts';
+import { Tracer } from '../server/mediation/tracing.ts';
 import { realEngine } from '../test/support/sandboxes.ts';
 
 const PARALLEL = 2;

@@ -7,7 +7,7 @@ import { onLabSession } from '../Lab/session-change';
 import styles from './Counters.module.css';
 import Sparkline from './Sparkline';
 
-// What GET /api/labs/<lab>/counters sends once a second (server/counter-sampling.ts): for each
+// What GET /api/labs/<lab>/counters sends once a second (server/mediation/counter-sampling.ts): for each
 // group of the lab's counters, each series' rate per second (per CPU for softnet; null while
 // unknown), or why the group has none yet.
 type Rate = number | number[] | null;

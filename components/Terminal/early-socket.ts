@@ -14,7 +14,7 @@ export interface EarlySocket {
 
 const waiting = new Map<string, EarlySocket>();
 // The size of the last screen drawn on this page: a new screen is likely the same, and a warm
-// shell (server/warm-pool.ts) starts at 80×24. The screen sends its real size when it takes over.
+// shell (server/sandboxes/warm-pool.ts) starts at 80×24. The screen sends its real size when it takes over.
 let lastSize: TerminalSize = { cols: 80, rows: 24 };
 
 export function rememberTerminalSize(size: TerminalSize) {

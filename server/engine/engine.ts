@@ -33,7 +33,7 @@ export interface ExecResult {
 }
 
 // A command left running in a sandbox that talks with the server over its stdin and stdout while it
-// runs (the live counters' reader, server/counters.ts).
+// runs (the live counters' reader, server/mediation/counters.ts).
 export interface SandboxProcess {
   stdin: Writable;
   stdout: Readable;
@@ -69,7 +69,7 @@ export interface Engine {
   list(): Promise<(Sandbox & { running: boolean })[]>;
 
   // What only the host may do, done on a sandbox's behalf once the server has decided it is allowed
-  // (server/knobs.ts, server/tracing.ts): the learner never runs code on the host.
+  // (server/mediation/knobs.ts, server/mediation/tracing.ts): the learner never runs code on the host.
   // The inode of the user namespace that owns every namespace the sandbox makes, which host-side
   // tracing filters on; null when the sandbox has no user namespace of its own (host-root sandboxes).
   ownerNamespace(sandboxId: string): Promise<number | null>;

@@ -1,7 +1,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
-import { log } from '../log.ts';
-import { registry } from '../metrics.ts';
+import { log } from '../ops/log.ts';
+import { registry } from '../ops/metrics.ts';
 
 export interface MetricsSettings {
   token?: string;

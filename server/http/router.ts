@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Refusal } from '../limits/refusal.ts';
-import { log } from '../log.ts';
-import { countIfSqliteError, refusals } from '../metrics.ts';
-import { CapacityError } from '../sessions.ts';
+import { log } from '../ops/log.ts';
+import { countIfSqliteError, refusals } from '../ops/metrics.ts';
+import { CapacityError } from '../sandboxes/sessions.ts';
 import { EventStream } from './event-stream.ts';
 import { HttpError, sendJson } from './json.ts';
 import { sendRefusal } from './refusal.ts';

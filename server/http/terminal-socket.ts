@@ -2,14 +2,13 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { z } from 'zod';
-import type { Identity } from '../identity.ts';
+import type { Identity } from './identity.ts';
 import { Refusal } from '../limits/refusal.ts';
 import type { TerminalConnections } from '../limits/terminal-connections.ts';
 import { InputPacer } from '../limits/terminal-input.ts';
-import { sessionLog } from '../log.ts';
-import { terminalConnections, websocketBytes } from '../metrics.ts';
-import { ROOT_HOST, type Sessions } from '../sessions.ts';
-import { sendControl } from '../terminal.ts';
+import { terminalConnections, websocketBytes } from '../ops/metrics.ts';
+import { ROOT_HOST, sessionLog, type Sessions } from '../sandboxes/sessions.ts';
+import { sendControl } from '../sandboxes/terminal.ts';
 import { isSameOrigin } from './origin.ts';
 import { refuseUpgrade } from './upgrade-refusal.ts';
 

@@ -1,7 +1,10 @@
-import { log } from '../log.ts';
-import { refusals } from '../metrics.ts';
+import { log } from '../ops/log.ts';
+import { refusals } from '../ops/metrics.ts';
 
-export type RefusalReason = 'new-learners' | 'sandbox-starts' | 'checks' | 'sandboxes-per-learner' | 'terminals-per-session';
+const REASONS = ['new-learners', 'sandbox-starts', 'checks', 'sandboxes-per-learner', 'terminals-per-session'] as const;
+export type RefusalReason = (typeof REASONS)[number];
+// Plotted from the start, at zero, rather than from the first refusal.
+for (const reason of REASONS) refusals.inc({ reason }, 0);
 
 // A request an abuse limit turns away: answered 429, with Retry-After and a sentence the page shows.
 export class Refusal extends Error {

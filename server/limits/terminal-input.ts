@@ -1,5 +1,5 @@
 import type { WebSocket } from 'ws';
-import { terminalInputPauses } from '../metrics.ts';
+import { terminalInputPauses } from '../ops/metrics.ts';
 
 // A few seconds of input at the full rate go through at once, so that a paste never waits.
 const BURST_SECONDS = 4;

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { Instructor } from '../db/instructors.ts';
 import type { ProgressStore } from '../db/progress.ts';
-import type { Identity } from '../identity.ts';
+import type { Identity } from '../http/identity.ts';
 import { EventStream } from '../http/event-stream.ts';
 import { HttpError, readJson } from '../http/json.ts';
 import { Download, serveRoute, type Route } from '../http/router.ts';

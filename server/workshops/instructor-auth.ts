@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Instructor, InstructorStore } from '../db/instructors.ts';
-import { readCookie, secureFlag, type Identity } from '../identity.ts';
+import { readCookie, secureFlag, type Identity } from '../http/identity.ts';
 import { verifyPassword } from './password.ts';
 
 export const INSTRUCTOR_COOKIE = 'wirelab_instructor';

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { isSameOrigin } from '../http/origin.ts';
 import { refuseUpgrade } from '../http/upgrade-refusal.ts';
-import type { Sessions } from '../sessions.ts';
+import type { Sessions } from '../sandboxes/sessions.ts';
 import type { InstructorAuth } from './instructor-auth.ts';
 import type { Workshops } from './workshops.ts';
 

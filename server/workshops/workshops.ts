@@ -5,7 +5,7 @@ import { learnerFacts } from '../db/exercise-facts.ts';
 import type { Instructor } from '../db/instructors.ts';
 import { HttpError } from '../http/json.ts';
 import type { Member, Workshop, WorkshopStore } from '../db/workshops.ts';
-import { CapacityError, ROOT_HOST, type Sessions } from '../sessions.ts';
+import { CapacityError, ROOT_HOST, type Sessions } from '../sandboxes/sessions.ts';
 import type { CatalogLab } from './catalog.ts';
 import { describeWorkshop, gradeRows, type Grades } from './grades.ts';
 import { gridColumns, gridRow, type GridSandbox } from './grid.ts';

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { test } from 'node:test';
 import { labs } from '../../labs/index.ts';
-import { Grader } from '../../server/grader.ts';
-import { startLabSandbox } from '../../server/lab-sandbox.ts';
+import { Grader } from '../../server/grading/grader.ts';
+import { startLabSandbox } from '../../server/sandboxes/lab-sandbox.ts';
 import { EXEC, realEngine } from '../support/sandboxes.ts';
 
 const HOST_FORWARDING = '/proc/sys/net/ipv4/ip_forward';

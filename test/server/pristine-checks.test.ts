@@ -5,8 +5,8 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { labs } from '../../labs/index.ts';
 import { SandboxGoneError, type Sandbox } from '../../server/engine/engine.ts';
-import { Grader } from '../../server/grader.ts';
-import { startLabSandbox } from '../../server/lab-sandbox.ts';
+import { Grader } from '../../server/grading/grader.ts';
+import { startLabSandbox } from '../../server/sandboxes/lab-sandbox.ts';
 import { EXEC, leftovers, NOTHING_LEFT, realEngine } from '../support/sandboxes.ts';
 
 // A state dir of its own: other sandbox tests may run at the same time.

@@ -4,7 +4,7 @@
 // Those attributes check capable(CAP_NET_ADMIN), that is, in the host's initial user namespace, not
 // the device's own (store_rps_map(), store_rps_dev_flow_table_cnt() and the xps_cpus store function in
 // net/core/net-sysfs.c): root in a user-namespace sandbox cannot write them even for its own veth.
-// The server decides what may be written (server/knobs.ts); this program makes sure the namespace it
+// The server decides what may be written (server/mediation/knobs.ts); this program makes sure the namespace it
 // writes in belongs to the sandbox, whatever the sandbox has done to its own files:
 //   - the namespace is opened through the sandbox's root with RESOLVE_IN_ROOT and no magic links, so a
 //     symlink the learner plants in /run/netns cannot lead to one of the host's namespaces;

@@ -2,18 +2,18 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import { after, before, describe, test } from 'node:test';
-import type { Lab } from '../../labs/define-lab.ts';
-import { labs } from '../../labs/index.ts';
-import type { Sandbox } from '../../server/engine/engine.ts';
-import { Grader } from '../../server/grader.ts';
-import { serveLabCommand } from '../../server/lab-command.ts';
-import { startLabSandbox } from '../../server/lab-sandbox.ts';
-import { Tracer } from '../../server/tracing.ts';
-import { EXEC, leftovers, NOTHING_LEFT, realEngine } from '../support/sandboxes.ts';
+import type { Lab } from '../../../labs/define-lab.ts';
+import { labs } from '../../../labs/index.ts';
+import type { Sandbox } from '../../../server/engine/engine.ts';
+import { Grader } from '../../../server/grading/grader.ts';
+import { serveLabCommand } from '../../../server/mediation/lab-command.ts';
+import { startLabSandbox } from '../../../server/sandboxes/lab-sandbox.ts';
+import { Tracer } from '../../../server/mediation/tracing.ts';
+import { EXEC, leftovers, NOTHING_LEFT, realEngine } from '../../support/sandboxes.ts';
 
 // What the server does on a learner's behalf because the kernel keeps it from root in a
-// user-namespace sandbox: tracing (`lab trace`, server/tracing.ts) and the few per-device knobs that
-// check CAP_NET_ADMIN in the host's user namespace (`lab set`, server/knobs.ts and
+// user-namespace sandbox: tracing (`lab trace`, server/mediation/tracing.ts) and the few per-device knobs that
+// check CAP_NET_ADMIN in the host's user namespace (`lab set`, server/mediation/knobs.ts and
 // server/engine/native/netns-knob.c). Everything goes through the real in-sandbox `lab` client, its
 // Unix socket and the host's bpftrace, as a learner's terminal would; the engine is called directly
 // only to send what the client never would (a planted or foreign namespace name).

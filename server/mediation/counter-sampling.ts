@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { counterGroups, placeName, SOFTNET_COLUMNS, type CounterSpec, type LinkStat } from '../labs/counters.ts';
+import { counterGroups, placeName, SOFTNET_COLUMNS, type CounterSpec, type LinkStat } from '../../labs/counters.ts';
 
 // How the live counters of a lab are read in a sandbox, and what the server makes of them: a bash
 // loop in the sandbox (counter-reader.sh) prints a line of raw counter values each time the server

@@ -1,6 +1,6 @@
 import { installReader, parseSample, ratesBetween, UnreadableSample, type CounterUpdate, type Sample } from './counter-sampling.ts';
-import type { Engine, SandboxProcess } from './engine/engine.ts';
-import type { Session } from './sessions.ts';
+import type { Engine, SandboxProcess } from '../engine/engine.ts';
+import type { Session } from '../sandboxes/sessions.ts';
 
 const SAMPLE_EVERY_MS = 1000;
 // A reload, or a second tab opening, comes back well within this: the reader and its history stay.

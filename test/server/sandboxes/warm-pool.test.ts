@@ -4,8 +4,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { bundlesIn, leftovers, NOTHING_LEFT, untilSandboxesWithShell } from '../support/sandboxes.ts';
-import { Learner, startServer, typeInto, waitForOutput, type RunningServer } from '../support/server.ts';
+import { bundlesIn, leftovers, NOTHING_LEFT, untilSandboxesWithShell } from '../../support/sandboxes.ts';
+import { Learner, startServer, typeInto, waitForOutput, type RunningServer } from '../../support/server.ts';
 
 const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
 

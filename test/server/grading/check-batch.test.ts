@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { json, ok, type Exercise } from '../../labs/define-lab.ts';
-import type { Sandbox } from '../../server/engine/engine.ts';
-import { Grader } from '../../server/grader.ts';
-import { EXEC, realEngine } from '../support/sandboxes.ts';
+import { json, ok, type Exercise } from '../../../labs/define-lab.ts';
+import type { Sandbox } from '../../../server/engine/engine.ts';
+import { Grader } from '../../../server/grading/grader.ts';
+import { EXEC, realEngine } from '../../support/sandboxes.ts';
 
 const { engine } = realEngine();
 const grader = new Grader(engine, 2);

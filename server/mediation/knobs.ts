@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
-import { log } from './log.ts';
+import { log } from '../ops/log.ts';
 
 // Knobs a lab teaches that root in a user-namespace sandbox may not turn, turned by the server on
 // the learner's behalf (`lab set <path> <value>` in the terminal).

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import readline from 'node:readline';
-import type { Lab } from '../labs/define-lab.ts';
-import { DEFAULT_TRACE_SECONDS, MAX_TRACE_SECONDS, TRACES, type TraceName } from '../labs/traces.ts';
-import type { Engine } from './engine/engine.ts';
+import type { Lab } from '../../labs/define-lab.ts';
+import { DEFAULT_TRACE_SECONDS, MAX_TRACE_SECONDS, TRACES, type TraceName } from '../../labs/traces.ts';
+import type { Engine } from '../engine/engine.ts';
 
 // Tracing done by the host for a learner. Tracepoints and perf events are host-wide: a sandbox that
 // could attach to them would see every other learner's packets and keystrokes, so a user-namespace

@@ -1,6 +1,6 @@
 import type { IPty } from 'node-pty';
 import type { WebSocket } from 'ws';
-import { websocketBytes } from './metrics.ts';
+import { websocketBytes } from '../ops/metrics.ts';
 
 // Recent output replayed to a browser that reconnects, so a reload lands on the same screen.
 const SCROLLBACK_BYTES = 256 * 1024;

@@ -1,11 +1,11 @@
 import type { IDisposable, IPty } from 'node-pty';
-import type { Lab } from '../labs/define-lab.ts';
-import type { WarmPoolSizes } from './config.ts';
-import type { Engine, Sandbox } from './engine/engine.ts';
+import type { Lab } from '../../labs/define-lab.ts';
+import type { WarmPoolSizes } from '../config.ts';
+import type { Engine, Sandbox } from '../engine/engine.ts';
 import { startLabSandbox } from './lab-sandbox.ts';
-import { log } from './log.ts';
+import { log } from '../ops/log.ts';
 import { memAvailable } from './mem-available.ts';
-import { warmPoolSandboxes } from './metrics.ts';
+import { warmPoolSandboxes } from '../ops/metrics.ts';
 
 // Sandboxes filled at once: each fill is a `runc run` and a lab setup, and the machine's cores
 // belong to the learners first.
@@ -206,7 +206,7 @@ export class WarmPool {
     });
   }
 
-  // The operator's gauge of ready sandboxes (server/metrics.ts).
+  // The operator's gauge of ready sandboxes (server/ops/metrics.ts).
   private publish(labId: string) {
     warmPoolSandboxes.set({ lab: labId }, this.readyCount(labId));
   }

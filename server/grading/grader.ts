@@ -1,7 +1,7 @@
-import type { CriterionResult } from './db/progress.ts';
-import { SandboxGoneError, type Engine, type ExecResult } from './engine/engine.ts';
+import type { CriterionResult } from '../db/progress.ts';
+import { SandboxGoneError, type Engine, type ExecResult } from '../engine/engine.ts';
 import { runCheckBatch } from './check-batch.ts';
-import { UnreadableOutput, type Check, type Exercise } from '../labs/define-lab.ts';
+import { UnreadableOutput, type Check, type Exercise } from '../../labs/define-lab.ts';
 
 const DEFAULT_CHECK_TIMEOUT_MS = 5_000;
 const CHECK_OUTPUT_CAP_BYTES = 256 * 1024;
@@ -42,7 +42,7 @@ export class Grader {
     return { passed: results.every((result) => result.passed), results };
   }
 
-  // All the checks in one inspect, with the image's own tools (server/check-batch.ts); undefined if that could not be done.
+  // All the checks in one inspect, with the image's own tools (server/grading/check-batch.ts); undefined if that could not be done.
   private async runTogether(sandboxId: string, checks: Check[]) {
     const timed = checks.map((check) => ({ ...check, timeoutMs: check.timeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS }));
     try {

@@ -1,5 +1,5 @@
 # What reads the counters of the live counters panel in your sandbox, put here and run by the
-# wirelab server (server/counter-sampling.ts) as
+# wirelab server (server/mediation/counter-sampling.ts) as
 #   bash counter-reader.sh <softnet|-> <probe command>...
 # Each line on stdin asks for one sample, printed as one JSON line:
 #   {"t":<$EPOCHREALTIME>,"softnet":[<lines of /proc/net/softnet_stat>],"probes":[<output of each probe as a string, or null when it failed>]}

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Learner, startServer, typeInto, waitForOutput, type RunningServer } from '../support/server.ts';
-import { parseMetrics, scrape } from '../support/metrics.ts';
+import { Learner, startServer, typeInto, waitForOutput, type RunningServer } from '../../support/server.ts';
+import { parseMetrics, scrape } from '../../support/metrics.ts';
 
 const TOKEN = 'metrics-test-token-0123456789';
 

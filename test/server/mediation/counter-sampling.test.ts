@@ -4,8 +4,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import type { CounterSpec } from '../../labs/counters.ts';
-import { ethtoolStatistics, installReader, parseSample, ratesBetween, UnreadableSample, type Sample } from '../../server/counter-sampling.ts';
+import type { CounterSpec } from '../../../labs/counters.ts';
+import { ethtoolStatistics, installReader, parseSample, ratesBetween, UnreadableSample, type Sample } from '../../../server/mediation/counter-sampling.ts';
 
 const SPECS: CounterSpec[] = [
   { kind: 'link', namespace: 'blue', device: 'veth-b', stats: ['rx_packets', 'rx_bytes'] },

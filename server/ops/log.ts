@@ -1,7 +1,6 @@
 import { pino } from 'pino';
 import pretty from 'pino-pretty';
-import { loadConfig } from './config.ts';
-import type { Session } from './sessions.ts';
+import { loadConfig } from '../config.ts';
 
 // The server's log: one JSON object a line for the machine that collects logs, or readable lines
 // for a person at a terminal (WIRELAB_LOG_FORMAT, by default chosen by whether stdout is a TTY).
@@ -15,8 +14,3 @@ export const log =
         { level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label) => ({ level: label }) } },
         pino.destination({ dest: 1, sync: true }),
       );
-
-// Every line about one learner's sandbox carries whose it is and which, so one grep follows it.
-export function sessionLog(session: Pick<Session, 'id' | 'learnerId' | 'lab' | 'sandbox'>) {
-  return log.child({ learnerId: session.learnerId, sessionId: session.id, sandboxId: session.sandbox.id, labId: session.lab.id });
-}

@@ -1,5 +1,5 @@
-import type { Check } from '../labs/define-lab.ts';
-import type { ExecOptions, ExecResult } from './engine/engine.ts';
+import type { Check } from '../../labs/define-lab.ts';
+import type { ExecOptions, ExecResult } from '../engine/engine.ts';
 
 // Each `runc exec` costs about 15 ms of CPU on the host (runc, its init, the namespaces joined)
 // before the command runs, and an exercise has two to five checks: under 30 learners on two cores

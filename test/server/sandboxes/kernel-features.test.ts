@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { probeKernelFeatures } from '../../server/kernel-features.ts';
-import { leftovers, NOTHING_LEFT, realEngine } from '../support/sandboxes.ts';
+import { probeKernelFeatures } from '../../../server/sandboxes/kernel-features.ts';
+import { leftovers, NOTHING_LEFT, realEngine } from '../../support/sandboxes.ts';
 
 // The course's own kernel (6.18, BPF tokens, no kprobes or ESP) must offer every feature the
 // labs of Parts 0-4 need; a probe that answers "missing" hides a lab from every learner.

@@ -1,8 +1,8 @@
-import type { Exercise } from '../labs/define-lab.ts';
-import type { ProgressStore, Trigger } from './db/progress.ts';
+import type { Exercise } from '../../labs/define-lab.ts';
+import type { ProgressStore, Trigger } from '../db/progress.ts';
 import type { Grader, Verdict } from './grader.ts';
-import { checkSeconds } from './metrics.ts';
-import type { Session } from './sessions.ts';
+import { checkSeconds } from '../ops/metrics.ts';
+import type { Session } from '../sandboxes/sessions.ts';
 
 // Checking an exercise for a learner: grading plus the record of it. The page's Check button,
 // the live re-checks and `lab check` in the terminal all come through here, so they agree.

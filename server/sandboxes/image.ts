@@ -2,10 +2,10 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { log } from './log.ts';
+import { log } from '../ops/log.ts';
 
 const run = promisify(execFile);
-const BUILD_SCRIPT = path.resolve(import.meta.dirname, '..', 'labs', 'image', 'build.sh');
+const BUILD_SCRIPT = path.resolve(import.meta.dirname, '..', '..', 'labs', 'image', 'build.sh');
 
 // The lab image for the current recipe, built now if the cache has none (the first start on a
 // machine shows mmdebstrap's progress rather than hanging silently).

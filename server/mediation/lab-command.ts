@@ -1,12 +1,12 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import type { Exercise, Lab } from '../labs/define-lab.ts';
-import type { Engine, Sandbox } from './engine/engine.ts';
-import type { Verdict } from './grader.ts';
-import { describeExplanation, explainVerifierLog, VERIFIER_LOAD } from '../labs/verifier-log.ts';
+import type { Exercise, Lab } from '../../labs/define-lab.ts';
+import type { Engine, Sandbox } from '../engine/engine.ts';
+import type { Verdict } from '../grading/grader.ts';
+import { describeExplanation, explainVerifierLog, VERIFIER_LOAD } from '../../labs/verifier-log.ts';
 import { KnobError, parseKnobRequest } from './knobs.ts';
-import { log } from './log.ts';
+import { log } from '../ops/log.ts';
 import { traceRequest, TraceRequestError, type Tracer } from './tracing.ts';
 
 const GREEN = '\x1b[32m';

@@ -1,15 +1,15 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { Engine } from './engine/engine.ts';
-import { COMPILE } from '../labs/bpf.ts';
-import type { KernelFeature } from '../labs/define-lab.ts';
-import { ensureTracefs } from './tracing.ts';
+import type { Engine } from '../engine/engine.ts';
+import { COMPILE } from '../../labs/bpf.ts';
+import type { KernelFeature } from '../../labs/define-lab.ts';
+import { ensureTracefs } from '../mediation/tracing.ts';
 
 const run = promisify(execFile);
 
 // Each feature is probed by doing the thing, inside a throwaway sandbox, exactly as a lab would:
 // a config file can say a feature is built, but only trying shows it works in a sandbox here.
-// Tracing is the exception: the server does it on the host for the learner (server/tracing.ts), so
+// Tracing is the exception: the server does it on the host for the learner (server/mediation/tracing.ts), so
 // it is probed on the host.
 const SANDBOX_PROBES: Record<Exclude<KernelFeature, HostFeature>, string> = {
   netns: 'ip netns add probe && ip netns del probe',

@@ -1,6 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import Database from 'better-sqlite3';
-import type { RefusalReason } from './limits/refusal.ts';
 
 // Every series wirelab exports, in the one registry /metrics serves (server/http/metrics-endpoint.ts).
 // A module that moves a series imports it from here; nothing else needs to know Prometheus exists.
@@ -72,8 +71,8 @@ export const sqliteErrors = new Counter({ name: 'wirelab_sqlite_errors_total', h
 
 // Series a dashboard plots from the start, at zero, rather than from their first event.
 for (const direction of ['in', 'out']) websocketBytes.inc({ direction }, 0);
-// 'sandbox-capacity' is the server-wide cap (WIRELAB_MAX_SANDBOXES, a 503); the others are abuse limits (429).
-for (const reason of ['new-learners', 'sandbox-starts', 'checks', 'sandboxes-per-learner', 'terminals-per-session'] satisfies RefusalReason[]) refusals.inc({ reason }, 0);
+// 'sandbox-capacity' is the server-wide cap (WIRELAB_MAX_SANDBOXES, a 503); the abuse limits (429)
+// zero their own reasons (server/limits/refusal.ts).
 refusals.inc({ reason: 'sandbox-capacity' }, 0);
 
 // Per-lab counters from zero as well, so that the first start or failure of a lab shows in rate().

@@ -3,8 +3,8 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { READER_IN_SANDBOX } from '../../server/counter-sampling.ts';
-import { Learner, startServer, type RunningServer, type ServerEvent } from '../support/server.ts';
+import { READER_IN_SANDBOX } from '../../../server/mediation/counter-sampling.ts';
+import { Learner, startServer, type RunningServer, type ServerEvent } from '../../support/server.ts';
 
 // The live counters panel over HTTP, against the real server and a real rx-path sandbox, whose
 // counters are veth-b in blue, veth-r in red (rx_packets, tx_packets, rx_dropped, tx_dropped), and

@@ -1,8 +1,8 @@
 import path from 'node:path';
-import type { Lab } from '../labs/define-lab.ts';
-import type { Engine, Labels, Sandbox } from './engine/engine.ts';
+import type { Lab } from '../../labs/define-lab.ts';
+import type { Engine, Labels, Sandbox } from '../engine/engine.ts';
 
-const LABS_DIR = path.resolve(import.meta.dirname, '..', 'labs');
+const LABS_DIR = path.resolve(import.meta.dirname, '..', '..', 'labs');
 const SETUP_TIMEOUT_MS = 60_000;
 
 export class LabSetupError extends Error {}

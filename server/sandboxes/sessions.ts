@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { Lab } from '../labs/define-lab.ts';
-import type { SessionRecords } from './db/session-records.ts';
-import type { Engine, Sandbox } from './engine/engine.ts';
+import type { Lab } from '../../labs/define-lab.ts';
+import type { SessionRecords } from '../db/session-records.ts';
+import type { Engine, Sandbox } from '../engine/engine.ts';
 import { startLabSandbox } from './lab-sandbox.ts';
-import { refuse } from './limits/refusal.ts';
-import { log, sessionLog } from './log.ts';
+import { refuse } from '../limits/refusal.ts';
+import { log } from '../ops/log.ts';
 import { Terminal } from './terminal.ts';
 import type { WarmPool, WarmShell } from './warm-pool.ts';
 
@@ -61,7 +61,7 @@ export class Sessions {
     private readonly labs: ReadonlyMap<string, Lab>,
     // Starts what the server offers a sandbox (the socket behind `lab check`); returns how to stop it.
     private readonly startServices: (session: Session) => () => void,
-    // Ready sandboxes to hand out before starting one (server/warm-pool.ts).
+    // Ready sandboxes to hand out before starting one (server/sandboxes/warm-pool.ts).
     private readonly pool?: WarmPool,
   ) {}
 
@@ -277,6 +277,11 @@ export class Sessions {
 export function openShell(engine: Engine, sandbox: Sandbox, host: string, size: { cols: number; rows: number }) {
   const command = host === ROOT_HOST ? ['bash', '-l'] : ['bash', '-c', SHELL_IN_HOST, 'host', host];
   return engine.attachTty(sandbox.id, command, { ...size, env: { WIRELAB_HOST: host } });
+}
+
+// Every line about one learner's sandbox carries whose it is and which, so one grep follows it.
+export function sessionLog(session: Pick<Session, 'id' | 'learnerId' | 'lab' | 'sandbox'>) {
+  return log.child({ learnerId: session.learnerId, sessionId: session.id, sandboxId: session.sandbox.id, labId: session.lab.id });
 }
 
 function key(learnerId: string, labId: string) {
