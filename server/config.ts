@@ -21,6 +21,10 @@ const Env = z.object({
   WIRELAB_SANDBOX_MEMORY_MIB: z.coerce.number().int().min(64).default(512),
   WIRELAB_SANDBOX_PIDS: z.coerce.number().int().min(32).default(256),
   WIRELAB_SANDBOX_CPUS: z.coerce.number().positive().default(1),
+  // Each learner's files of each lab: an image of at most this size on the host's disk.
+  WIRELAB_LEARNER_DISK_MIB: z.coerce.number().int().min(64).default(1024),
+  WIRELAB_FILES_RETENTION_DAYS: z.coerce.number().positive().default(30),
+  WIRELAB_SANDBOXES_ON_STOP: z.enum(['keep-running', 'stop']).default('keep-running'),
   WIRELAB_GRADING_CONCURRENCY: z.coerce.number().int().min(1).default(4),
   WIRELAB_TRACING_CONCURRENCY: z.coerce.number().int().min(1).default(2),
   // Ready sandboxes kept per lab: one number for every lab, or `lab=n,lab=n` (the rest get none).
@@ -81,6 +85,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databasePath: e.WIRELAB_DB ?? path.join(e.WIRELAB_DATA_DIR, 'wirelab.db'),
     // runc state, sandbox bundles and lab sockets: runtime-only, so under /run (gone after a reboot, like the sandboxes)
     stateDir: e.WIRELAB_STATE_DIR,
+    // Learners' kept files, one image per learner and lab (server/engine/volumes.ts).
+    volumesDir: path.join(e.WIRELAB_DATA_DIR, 'files'),
+    volumeBytes: e.WIRELAB_LEARNER_DISK_MIB * 1024 * 1024,
+    filesRetentionMs: e.WIRELAB_FILES_RETENTION_DAYS * 24 * 3600_000,
+    sandboxesOnStop: e.WIRELAB_SANDBOXES_ON_STOP,
     maxSandboxes: e.WIRELAB_MAX_SANDBOXES,
     maxSandboxesPerLearner: e.WIRELAB_MAX_SANDBOXES_PER_LEARNER,
     idleTimeoutMs: e.WIRELAB_IDLE_MINUTES * 60_000,

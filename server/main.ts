@@ -26,7 +26,7 @@ import { RateLimits } from './limits/rate-limits.ts';
 import { Refusal } from './limits/refusal.ts';
 import { TerminalConnections } from './limits/terminal-connections.ts';
 import { log } from './ops/log.ts';
-import { countSandboxStatesWith, zeroLabSeries } from './ops/metrics.ts';
+import { countKeptFilesWith, countSandboxStatesWith, zeroLabSeries } from './ops/metrics.ts';
 import { openShell, ROOT_HOST, Sessions } from './sandboxes/sessions.ts';
 import { Tracer } from './mediation/tracing.ts';
 import { WarmPool } from './sandboxes/warm-pool.ts';
@@ -49,7 +49,14 @@ const db = openDatabase(config.databasePath);
 const live = new WorkshopLive();
 const progress = new ObservedProgressStore(db, live);
 const identity = new Identity(config.dataDir);
-const engine = new RuncEngine({ imageDir: await labImage(), stateDir: config.stateDir, limits: config.sandboxLimits, isolation: config.isolation });
+const engine = new RuncEngine({
+  imageDir: await labImage(),
+  stateDir: config.stateDir,
+  volumesDir: config.volumesDir,
+  volumeBytes: config.volumeBytes,
+  limits: config.sandboxLimits,
+  isolation: config.isolation,
+});
 if (config.isolation === 'host-root') {
   log.warn('WARNING: WIRELAB_UNSAFE_HOST_ROOT_SANDBOXES=yes: every learner is root over this machine and can see every other learner.');
 }
@@ -81,6 +88,7 @@ const sessions = new Sessions(engine, new SessionRecords(db), config, labs, (ses
 }, pool);
 applyHostSysctls();
 countSandboxStatesWith(() => sessions.states);
+countKeptFilesWith(() => engine.volumes());
 zeroLabSeries(labs.keys());
 
 const { adopted, swept } = await sessions.recover();
@@ -145,15 +153,18 @@ server.listen(config.port, config.host, () => {
   log.info(`wirelab: ready on http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}`);
 });
 
-// A deliberate stop ends every sandbox; a crash leaves them for the next start to re-adopt.
+// A deliberate stop keeps learners' files. By default (WIRELAB_SANDBOXES_ON_STOP=keep-running)
+// their sandboxes go on running, for the next start to re-adopt as after a crash, so that a
+// restart for an upgrade costs a learner only a reconnect; `stop` ends them.
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     if (stopping) return;
     stopping = true;
-    log.info(`${signal}: ending ${sessions.count} lab sandbox(es)`);
+    const keepRunning = config.sandboxesOnStop === 'keep-running';
+    log.info(`${signal}: ${keepRunning ? 'leaving' : 'ending'} ${sessions.count} lab sandbox(es)${keepRunning ? ' running for the next start' : ''}; learners' files are kept`);
     server.close();
-    void sessions.endAll('server stopped').finally(() => {
+    void sessions.stopServing({ keepRunning }).finally(() => {
       db.close();
       process.exit(0);
     });

@@ -5,7 +5,9 @@ import Terminal, { preloadTerminal } from '../Terminal';
 import { openEarly } from '../Terminal/early-socket';
 import type { ConnectionState } from '../Terminal/TerminalView';
 import { ApiError } from '../api';
-import { labApi, type LabSession } from './api';
+import { labApi, type LabEnded, type LabSession } from './api';
+import EndedNotice from './EndedNotice';
+import MemoryMeter from './MemoryMeter';
 import styles from './Lab.module.css';
 import { announceLabSession, onSandboxChangedElsewhere } from './session-change';
 import TracePanel, { type TraceOffer } from './TracePanel';
@@ -16,8 +18,12 @@ type Phase =
   | { name: 'idle' }
   | { name: 'starting' }
   | { name: 'ready'; session: LabSession; notice?: string }
-  | { name: 'ended'; reason: string }
+  | { name: 'ended'; ended: LabEnded | null; reason?: string }
   | { name: 'error'; message: string };
+
+const RESET_QUESTION =
+  'Reset this lab? Its sandbox is destroyed and every file you changed in it (in /root, /etc and elsewhere) is wiped; a fresh one starts. ' +
+  'Your progress is kept. To keep your files, cancel and use "Download my files" first.';
 
 export default function LabPanel({ labId, title, hosts, traces }: { labId: string; title: string; hosts: string[]; traces: TraceOffer[] }) {
   const [phase, setPhase] = useState<Phase>({ name: 'loading' });
@@ -45,6 +51,7 @@ export default function LabPanel({ labId, title, hosts, traces }: { labId: strin
       (status) => {
         if (!status.available) setPhase({ name: 'unavailable', missing: status.missingFeatures });
         else if (status.session) setPhase({ name: 'ready', session: status.session });
+        else if (status.ended) setPhase({ name: 'ended', ended: status.ended });
         else setPhase({ name: 'idle' });
       },
       (error: Error) => setPhase({ name: 'error', message: error.message }),
@@ -57,7 +64,7 @@ export default function LabPanel({ labId, title, hosts, traces }: { labId: strin
         void labApi.status(labId).then((status) => {
           setConnection({});
           if (status.session) setPhase({ name: 'ready', session: status.session });
-          else setPhase({ name: 'ended', reason: 'Your instructor ended this lab\'s sandbox. Your progress is kept.' });
+          else setPhase({ name: 'ended', ended: status.ended });
         });
       }),
     [labId],
@@ -88,17 +95,23 @@ export default function LabPanel({ labId, title, hosts, traces }: { labId: strin
     [labId, hosts],
   );
 
+  // What the server says of the sandbox that just ended (why, what was kept, what was lost).
+  const showEnded = useCallback(async (fallback: string) => {
+    const status = await labApi.status(labId).catch(() => null);
+    if (status?.session) return false;
+    setPhase({ name: 'ended', ended: status?.ended ?? null, reason: status?.ended ? undefined : fallback });
+    return true;
+  }, [labId]);
+
   const end = async () => {
     await labApi.end(labId).catch(() => {});
-    setPhase({ name: 'ended', reason: 'You ended this lab. Its sandbox is gone; your progress is kept.' });
+    await showEnded('You ended this lab. Its sandbox is gone; your progress is kept.');
   };
 
   const onConnection = (host: string) => async (state: ConnectionState) => {
     setConnection((previous) => ({ ...previous, [host]: state }));
-    if (state !== 'lost') return;
-    // Gave up reconnecting: find out whether the sandbox itself is gone (reaped, reset elsewhere).
-    const status = await labApi.status(labId).catch(() => null);
-    if (!status?.session) setPhase({ name: 'ended', reason: 'This lab\'s sandbox has ended (it was idle for a long time, or the server restarted).' });
+    // The sandbox ended (the terminal said why), or the page gave up reconnecting: ask the server.
+    if (state === 'ended' || state === 'lost') await showEnded('This lab\'s sandbox has ended, and the server could not be reached to say why.');
   };
 
   const selectHost = (host: string) => {
@@ -109,7 +122,7 @@ export default function LabPanel({ labId, title, hosts, traces }: { labId: strin
   const activeState = connection[activeHost];
   const statusText =
     phase.name === 'starting' ? 'Starting your sandbox…'
-    : phase.name === 'ready' ? { connecting: 'Connecting…', open: 'Ready', reconnecting: 'Reconnecting…', exited: 'Shell exited', lost: 'Disconnected' }[activeState ?? 'connecting']
+    : phase.name === 'ready' ? { connecting: 'Connecting…', open: 'Ready', reconnecting: 'Reconnecting…', exited: 'Shell exited', ended: 'Ended', lost: 'Disconnected' }[activeState ?? 'connecting']
     : phase.name === 'ended' ? 'Ended'
     : '';
 
@@ -124,8 +137,10 @@ export default function LabPanel({ labId, title, hosts, traces }: { labId: strin
           {statusText && <span className={styles.status} role="status" aria-live="polite">{statusText}</span>}
           {phase.name === 'ready' && (
             <>
-              <button type="button" className={styles.secondary} onClick={() => confirm('Reset this lab? Your sandbox is destroyed and a fresh one starts. Your progress is kept.') && void run('reset', phase.session)}>Reset</button>
-              <button type="button" className={styles.secondary} onClick={() => void end()}>End</button>
+              <MemoryMeter labId={labId} sessionId={phase.session.id} />
+              <a className={styles.secondary} href={labApi.filesUrl(labId)} download>Download my files</a>
+              <button type="button" className={styles.secondary} onClick={() => confirm(RESET_QUESTION) && void run('reset', phase.session)}>Reset</button>
+              <button type="button" className={styles.secondary} onClick={() => void end()} title="Stops the sandbox; your files are kept for the next start">End</button>
             </>
           )}
         </div>
@@ -140,11 +155,11 @@ export default function LabPanel({ labId, title, hosts, traces }: { labId: strin
       )}
       {(phase.name === 'idle' || phase.name === 'ended' || phase.name === 'error') && (
         <div className={styles.start}>
-          {phase.name === 'ended' && <p className={styles.note}>{phase.reason}</p>}
+          {phase.name === 'ended' && (phase.ended ? <EndedNotice labId={labId} ended={phase.ended} /> : <p className={styles.note}>{phase.reason}</p>)}
           {phase.name === 'error' && <p className={styles.warning} role="alert">{phase.message}</p>}
           <p className={styles.note}>A private Linux sandbox with a root shell: nothing you do there touches this machine or other learners.</p>
           <button type="button" className={styles.primary} onClick={() => void run('start')}>
-            {phase.name === 'idle' ? 'Start lab' : 'Start a new sandbox'}
+            {phase.name === 'ended' && phase.ended?.filesKept ? 'Start lab on my files' : phase.name === 'idle' ? 'Start lab' : 'Start a new sandbox'}
           </button>
         </div>
       )}

@@ -8,10 +8,25 @@ export interface LabSession {
   createdAt: string;
 }
 
+// How the learner's last sandbox of a lab ended, when they have none now.
+export interface LabEnded {
+  at: string;
+  reason: string;
+  filesKept: boolean;
+  // What the kernel held then that a new sandbox does not have, by kind.
+  lostState: Record<string, string[]>;
+}
+
 export interface LabStatus {
   available: boolean;
   missingFeatures: string[];
   session: LabSession | null;
+  ended: LabEnded | null;
+}
+
+export interface MemoryUse {
+  usedBytes: number;
+  limitBytes: number;
 }
 
 export const labApi = {
@@ -19,6 +34,8 @@ export const labApi = {
   start: (labId: string) => call<{ session: LabSession }>('POST', `/api/labs/${labId}/session`),
   reset: (labId: string) => call<{ session: LabSession }>('POST', `/api/labs/${labId}/session/reset`),
   end: (labId: string) => call<{ session: null }>('DELETE', `/api/labs/${labId}/session`),
+  memory: (labId: string) => call<MemoryUse>('GET', `/api/labs/${labId}/memory`),
+  filesUrl: (labId: string) => `/api/labs/${labId}/files`,
   check: <T>(labId: string, exerciseId: string, trigger: 'button' | 'live') =>
     call<T>('POST', `/api/labs/${labId}/exercises/${exerciseId}/check`, { trigger }),
   reveal: (labId: string, exerciseId: string, kind: 'hint' | 'solution') =>

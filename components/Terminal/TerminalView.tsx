@@ -8,7 +8,8 @@ import { openSocketAt, openTerminalSocket, rememberTerminalSize, takeEarly } fro
 import { currentTheme, takeScreen } from './screen';
 import styles from './Terminal.module.css';
 
-export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'exited' | 'lost';
+// ended: the sandbox itself ended (the server said why on the screen).
+export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'exited' | 'ended' | 'lost';
 
 export interface TerminalViewProps {
   labId: string;
@@ -57,6 +58,7 @@ export default function TerminalView({ labId, sessionId, host, active, onStateCh
     let closedByUs = false;
     let retryTimer: ReturnType<typeof setTimeout> | undefined;
     let shellExited = false;
+    let sandboxEnded = false;
     // Set when the server turned this connection away (too many terminals open): retry after it.
     let refusedForMs = 0;
 
@@ -82,13 +84,27 @@ export default function TerminalView({ labId, sessionId, host, active, onStateCh
           term.write(new Uint8Array(event.data));
           return;
         }
-        const message = JSON.parse(event.data as string) as { type: string; code?: number; message?: string; cols?: number; rows?: number; retryAfterSeconds?: number };
+        const message = JSON.parse(event.data as string) as {
+          type: string;
+          code?: number;
+          message?: string;
+          sandboxGone?: boolean;
+          cols?: number;
+          rows?: number;
+          retryAfterSeconds?: number;
+        };
         if (message.type === 'size') {
           term.resize(message.cols!, message.rows!);
         } else if (message.type === 'exit') {
           shellExited = true;
-          term.write(`\r\n\x1b[2m[the shell exited with status ${message.code}: press Enter for a new one]\x1b[0m\r\n`);
-          stateRef.current?.('exited');
+          term.write(`\r\n\x1b[33m[${message.message}]\x1b[0m\r\n`);
+          stateRef.current?.(message.sandboxGone ? 'ended' : 'exited');
+        } else if (message.type === 'notice') {
+          term.write(`\r\n\x1b[33m[${message.message}]\x1b[0m\r\n`);
+        } else if (message.type === 'ended') {
+          sandboxEnded = true;
+          term.write(`\r\n\x1b[33m[${message.message}]\x1b[0m\r\n`);
+          stateRef.current?.('ended');
         } else if (message.type === 'refused') {
           refusedForMs = (message.retryAfterSeconds ?? 10) * 1000;
           term.write(`\r\n\x1b[33m${message.message}\x1b[0m\r\n`);
@@ -97,7 +113,7 @@ export default function TerminalView({ labId, sessionId, host, active, onStateCh
         }
       };
       ws.onclose = () => {
-        if (closedByUs || shellExited) return;
+        if (closedByUs || shellExited || sandboxEnded) return;
         if (refusedForMs) {
           stateRef.current?.('reconnecting');
           retryTimer = setTimeout(connect, refusedForMs);

@@ -108,4 +108,10 @@ export const MIGRATIONS: string[] = [
     sent_at TEXT NOT NULL
   );
   `,
+  // What was in the kernel when a sandbox ended with its files kept (namespaces, links, BPF pins),
+  // so that the page can name what a resumed sandbox no longer has.
+  `
+  ALTER TABLE lab_sessions ADD COLUMN lost_state TEXT;
+  CREATE INDEX lab_sessions_by_learner_lab ON lab_sessions(learner_id, lab_id, ended_at);
+  `,
 ];

@@ -9,6 +9,15 @@ export interface SessionRecord {
   lastActiveAt: string;
 }
 
+// What a sandbox held in its kernel, by kind ("network namespaces": ["red", "blue"]).
+export type KernelState = Record<string, string[]>;
+
+export interface EndedSession {
+  endedAt: string;
+  reason: string;
+  lostState?: KernelState;
+}
+
 // Lab sessions as the database remembers them, so that a restarted server can re-adopt the
 // sandboxes that are still running and close the books on the ones that are not.
 export class SessionRecords {
@@ -37,9 +46,20 @@ export class SessionRecords {
     this.db.prepare(`UPDATE lab_sessions SET last_active_at = ? WHERE id = ?`).run(at.toISOString(), sessionId);
   }
 
-  end(sessionId: string, reason: string) {
+  end(sessionId: string, reason: string, lostState?: KernelState) {
     this.db
-      .prepare(`UPDATE lab_sessions SET status = 'ended', ended_at = ?, end_reason = ? WHERE id = ? AND status = 'active'`)
-      .run(new Date().toISOString(), reason, sessionId);
+      .prepare(`UPDATE lab_sessions SET status = 'ended', ended_at = ?, end_reason = ?, lost_state = ? WHERE id = ? AND status = 'active'`)
+      .run(new Date().toISOString(), reason, lostState ? JSON.stringify(lostState) : null, sessionId);
+  }
+
+  // How the learner's last sandbox of this lab ended, if it did.
+  lastEnded(learnerId: string, labId: string): EndedSession | undefined {
+    const row = this.db
+      .prepare(
+        `SELECT ended_at AS endedAt, end_reason AS reason, lost_state AS lostState FROM lab_sessions
+         WHERE learner_id = ? AND lab_id = ? AND status = 'ended' ORDER BY ended_at DESC LIMIT 1`,
+      )
+      .get(learnerId, labId) as { endedAt: string; reason: string; lostState: string | null } | undefined;
+    return row && { endedAt: row.endedAt, reason: row.reason, lostState: row.lostState ? (JSON.parse(row.lostState) as KernelState) : undefined };
   }
 }

@@ -50,8 +50,29 @@ export interface TtyOptions {
   env?: Record<string, string>;
 }
 
+export interface CreateOptions {
+  // The learner's kept files for this lab: the sandbox's writable layer (/root, /etc and the rest),
+  // made on first use and kept when the sandbox ends. Without one, the layer is the sandbox's own
+  // and goes with it.
+  volume?: string;
+}
+
+// A sandbox's memory as its cgroup counts it, and how often the kernel's OOM killer struck there.
+export interface MemoryUse {
+  usedBytes: number;
+  limitBytes: number;
+  oomKills: number;
+}
+
+export interface VolumeInfo {
+  name: string;
+  // What the volume holds of the host's disk, not its size limit.
+  bytes: number;
+  lastUsedAt: Date;
+}
+
 export interface Engine {
-  create(labels: Labels): Promise<Sandbox>;
+  create(labels: Labels, options?: CreateOptions): Promise<Sandbox>;
   // Runs a command as the learner would, in the sandbox's own file system: setups, solutions, copies.
   exec(sandboxId: string, command: string[], options: ExecOptions): Promise<ExecResult>;
   // Runs a command that reads the sandbox's kernel state (its network namespaces, BPF pins, processes
@@ -63,10 +84,24 @@ export interface Engine {
   // Like exec, but the output is read as it comes; the command lives until it ends, is stopped, or
   // reaches `timeoutMs`.
   spawn(sandboxId: string, command: string[], options: { timeoutMs: number }): SandboxProcess;
-  copyIn(sandboxId: string, hostDir: string, sandboxDir: string): Promise<void>;
+  // Copies a host directory's files into the sandbox; with `keepExisting`, files already there stay
+  // as they are (a learner's edited starter files, on a sandbox resumed on kept files).
+  copyIn(sandboxId: string, hostDir: string, sandboxDir: string, options?: { keepExisting?: boolean }): Promise<void>;
+  // Ends the sandbox's processes and kernel state; a named volume stays.
   destroy(sandboxId: string): Promise<void>;
   // Every sandbox this engine has on the machine, including stopped or half-made ones.
   list(): Promise<(Sandbox & { running: boolean })[]>;
+  memory(sandboxId: string): Promise<MemoryUse>;
+
+  // Learners' kept files. A sandbox made without a volume (a warm one) can be given one while it
+  // runs: its files become that volume's.
+  claimVolume(sandboxId: string, volume: string): Promise<void>;
+  hasVolume(volume: string): Promise<boolean>;
+  volumes(): Promise<VolumeInfo[]>;
+  // Refused while a sandbox uses the volume.
+  deleteVolume(volume: string): Promise<void>;
+  // The volume's files (those the learner added or changed) as a tar.gz; null if there is no such volume.
+  exportVolume(volume: string): Promise<Readable | null>;
 
   // What only the host may do, done on a sandbox's behalf once the server has decided it is allowed
   // (server/mediation/knobs.ts, server/mediation/tracing.ts): the learner never runs code on the host.

@@ -1,25 +1,22 @@
-import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import * as pty from 'node-pty';
-import type { Engine, ExecOptions, ExecResult, Labels, Sandbox, SandboxProcess, TtyOptions } from './engine.ts';
+import type { Readable } from 'node:stream';
+import type { CreateOptions, Engine, ExecOptions, ExecResult, Labels, MemoryUse, Sandbox, SandboxProcess, TtyOptions } from './engine.ts';
 import { SandboxGoneError } from './engine.ts';
+import { cgroupMemory } from './cgroup-memory.ts';
+import { collectOutput, CappedBuffer, describeFailure, EXEC_KILL_GRACE_MS, sandboxWasGone, timeoutSeconds } from './exec-output.ts';
 import { nativeHelpers } from './native.ts';
 import { inspectEnvironment, sandboxSpec, type IdRange, type Isolation, type SandboxLimits } from './oci-spec.ts';
+import { loopDevicesOf, UPPER, Volumes } from './volumes.ts';
 
 const run = promisify(execFile);
 
 const LABEL_PREFIX = 'wirelab.';
-// A learner's own files live on a size-limited tmpfs: a `dd` that fills it fails inside the
-// sandbox instead of filling the host's disk, and the pages are charged to the sandbox's memory cgroup.
-const WRITABLE_LAYER_SIZE = '1g';
-// Grace the runc client (or pristine-exec) gets after the command's own timeout should have fired.
-const EXEC_KILL_GRACE_MS = 2_000;
-// What pristine-exec exits with when it could not run the command at all.
-const PRISTINE_EXEC_FAILED = 125;
 
 interface RuncState {
   id: string;
@@ -30,7 +27,8 @@ interface RuncState {
 }
 
 // The default engine: runc over an overlay of the read-only lab image, one bundle per sandbox
-// under <stateDir>/sandboxes/<id>: disk/ (tmpfs holding the overlay's upper and work dirs and the
+// under <stateDir>/sandboxes/<id>: disk/ (the mounted image of the learner's files, holding the
+// overlay's upper and work dirs: server/engine/volumes.ts), volume (that image's path), tun (the
 // sandbox's TUN node), rootfs/ (the overlay), service/ (appears as /run/wirelab inside), config.json.
 export class RuncEngine implements Engine {
   private readonly runcRoot: string;
@@ -38,10 +36,23 @@ export class RuncEngine implements Engine {
   private readonly ids: IdRange;
   private readonly helpers = nativeHelpers();
 
-  constructor(private readonly options: { imageDir: string; stateDir: string; limits: SandboxLimits; isolation: Isolation }) {
+  private readonly files: Volumes;
+
+  constructor(
+    private readonly options: {
+      imageDir: string;
+      stateDir: string;
+      // Where learners' kept files live (on the host's disk, outliving reboots).
+      volumesDir: string;
+      volumeBytes: number;
+      limits: SandboxLimits;
+      isolation: Isolation;
+    },
+  ) {
     this.runcRoot = path.join(options.stateDir, 'runc');
     this.bundlesDir = path.join(options.stateDir, 'sandboxes');
     this.ids = imageIdRange(options.imageDir);
+    this.files = new Volumes(options.volumesDir, options.volumeBytes);
     // Made here, open to traversal, before runc can make it: runc creates its root's missing
     // parents 0700, and a sandbox's runc init, already its unprivileged root, must pass through to
     // reach its bundle's rootfs.
@@ -55,35 +66,34 @@ export class RuncEngine implements Engine {
     return this.options.isolation;
   }
 
-  async create(labels: Labels): Promise<Sandbox> {
+  async create(labels: Labels, options: CreateOptions = {}): Promise<Sandbox> {
     const id = `wl-${randomBytes(6).toString('hex')}`;
     const bundle = this.bundlePath(id);
     const serviceDir = path.join(bundle, 'service');
     const annotations = Object.fromEntries(Object.entries(labels).map(([key, value]) => [LABEL_PREFIX + key, value]));
     const createdAt = new Date();
     annotations[`${LABEL_PREFIX}created`] = createdAt.toISOString();
+    const image = options.volume ? this.files.imageOf(options.volume) : this.files.ephemeralImageOf(id);
     try {
       await fs.mkdir(path.join(bundle, 'disk'), { recursive: true });
       await fs.mkdir(path.join(bundle, 'rootfs'));
       await fs.mkdir(serviceDir, { mode: 0o755 });
-      // Traversable but not listable: the sandbox's runc init, already its unprivileged root, must
-      // reach the TUN node inside to bind-mount it.
+      await this.files.prepare();
+      if (await this.volumeInUse(image)) throw new Error(`the files ${image} are in use by another sandbox`);
+      await fs.writeFile(path.join(bundle, 'volume'), image);
       const disk = path.join(bundle, 'disk');
-      await run('mount', ['-t', 'tmpfs', '-o', `size=${WRITABLE_LAYER_SIZE},mode=0711`, 'wirelab-disk', disk]);
-      await fs.mkdir(path.join(disk, 'upper'), { mode: 0o755 });
-      await fs.mkdir(path.join(disk, 'work'));
-      // The overlay's root takes its owner from the upper dir: the sandbox's root, like the image.
-      await fs.chown(path.join(disk, 'upper'), this.ids.hostId, this.ids.hostId);
-      await run('mknod', ['-m', '0666', path.join(disk, 'tun'), 'c', '10', '200']);
+      await this.files.mount(image, disk, this.ids.hostId);
+      const tun = path.join(bundle, 'tun');
+      await run('mknod', ['-m', '0666', tun, 'c', '10', '200']);
       const rootfs = path.join(bundle, 'rootfs');
-      const layers = `lowerdir=${this.options.imageDir},upperdir=${disk}/upper,workdir=${disk}/work`;
+      const layers = `lowerdir=${this.options.imageDir},upperdir=${disk}/${UPPER},workdir=${disk}/work`;
       await run('mount', ['-t', 'overlay', '-o', layers, 'wirelab-rootfs', rootfs]);
       const spec = sandboxSpec({
         id,
         annotations,
         rootfs,
         serviceDir,
-        tunDevice: path.join(disk, 'tun'),
+        tunDevice: tun,
         bpffsHook: this.helpers.bpffsHook,
         limits: this.options.limits,
         isolation: this.options.isolation,
@@ -147,14 +157,15 @@ export class RuncEngine implements Engine {
     });
   }
 
-  async copyIn(sandboxId: string, hostDir: string, sandboxDir: string) {
+  async copyIn(sandboxId: string, hostDir: string, sandboxDir: string, { keepExisting = false } = {}) {
     // Through tar inside the sandbox rather than a host-side copy into the overlay: a path inside
     // the sandbox may be a symlink a learner made, and it must resolve inside the sandbox, not on the host.
     const { stdout: archive } = await run('tar', ['-C', hostDir, '--owner=0', '--group=0', '-cf', '-', '.'], {
       encoding: 'buffer',
       maxBuffer: 64 * 1024 * 1024,
     });
-    const result = await this.exec(sandboxId, ['sh', '-c', 'mkdir -p "$1" && tar -xf - -C "$1"', 'copy-in', sandboxDir], {
+    const extract = keepExisting ? 'tar --skip-old-files -xf - -C "$1"' : 'tar -xf - -C "$1"';
+    const result = await this.exec(sandboxId, ['sh', '-c', `mkdir -p "$1" && ${extract}`, 'copy-in', sandboxDir], {
       timeoutMs: 20_000,
       maxOutputBytes: 16 * 1024,
       stdin: archive as unknown as string,
@@ -171,7 +182,60 @@ export class RuncEngine implements Engine {
     for (const mountPoint of [path.join(bundle, 'rootfs'), path.join(bundle, 'disk')]) {
       if (mounted.has(mountPoint)) await unmount(mountPoint);
     }
+    const image = await fs.readFile(path.join(bundle, 'volume'), 'utf8').catch(() => null);
+    if (image) {
+      if (image === this.files.ephemeralImageOf(sandboxId)) await this.files.remove(image);
+      else await this.files.touch(image);
+    }
     await fs.rm(bundle, { recursive: true, force: true });
+  }
+
+  async memory(sandboxId: string): Promise<MemoryUse> {
+    await this.initPid(sandboxId);
+    return cgroupMemory(`/wirelab/${sandboxId}`);
+  }
+
+  async claimVolume(sandboxId: string, volume: string) {
+    const record = path.join(this.bundlePath(sandboxId), 'volume');
+    const image = this.files.imageOf(volume);
+    await this.files.rename(await fs.readFile(record, 'utf8'), image);
+    await fs.writeFile(record, image);
+  }
+
+  hasVolume(volume: string) {
+    return this.files.has(volume);
+  }
+
+  volumes() {
+    return this.files.list();
+  }
+
+  async deleteVolume(volume: string) {
+    const image = this.files.imageOf(volume);
+    if (await this.volumeInUse(image)) throw new Error(`the files of ${volume} are in use by a sandbox: end it first`);
+    await this.files.remove(image);
+  }
+
+  async exportVolume(volume: string): Promise<Readable | null> {
+    const image = this.files.imageOf(volume);
+    if (!(await this.files.has(volume))) return null;
+    const user = await this.sandboxUsing(image);
+    if (user) return this.files.archive(path.join(this.bundlePath(user), 'disk', UPPER));
+    return this.files.archiveUnused(image, path.join(this.options.stateDir, 'exports', `${randomBytes(6).toString('hex')}`));
+  }
+
+  // The sandbox whose bundle has this image mounted, if any.
+  private async sandboxUsing(image: string) {
+    const bundles = await fs.readdir(this.bundlesDir).catch(() => [] as string[]);
+    for (const id of bundles) {
+      const used = await fs.readFile(path.join(this.bundlesDir, id, 'volume'), 'utf8').catch(() => null);
+      if (used === image) return id;
+    }
+    return null;
+  }
+
+  private async volumeInUse(image: string) {
+    return (await this.sandboxUsing(image)) !== null || (await loopDevicesOf(image)).length > 0;
   }
 
   // Bundles runc never started (a crash between mounting and `runc run`) are listed too, so a
@@ -239,78 +303,6 @@ export class RuncEngine implements Engine {
   }
 }
 
-const timeoutSeconds = (timeoutMs: number) => Math.max(1, Math.ceil(timeoutMs / 1000));
-
-// Gathers what a command bounded in time (by `timeout` in the sandbox, or by pristine-exec) prints,
-// up to the cap, and how it ended.
-function collectOutput(child: ChildProcessWithoutNullStreams, sandboxId: string, options: ExecOptions, seconds: number): Promise<ExecResult> {
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const stdout = new CappedBuffer(options.maxOutputBytes);
-    const stderr = new CappedBuffer(options.maxOutputBytes);
-    let timedOut = false;
-    const killer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, seconds * 1000 + EXEC_KILL_GRACE_MS);
-    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-    child.stdin.on('error', () => {});
-    child.stdin.end(options.stdin ?? '');
-    child.on('error', (error) => {
-      clearTimeout(killer);
-      reject(error);
-    });
-    child.on('close', (code) => {
-      clearTimeout(killer);
-      const err = stderr.text();
-      if (sandboxWasGone(code, err)) {
-        reject(new SandboxGoneError(sandboxId));
-        return;
-      }
-      const helperFailure = code === PRISTINE_EXEC_FAILED && /^pristine-exec: (.*)$/m.exec(err);
-      if (helperFailure) {
-        reject(new Error(helperFailure[1]));
-        return;
-      }
-      // GNU timeout and pristine-exec exit 137 (128 + SIGKILL) when they had to kill the command.
-      if (code === 137 && performance.now() - started >= seconds * 1000) timedOut = true;
-      resolve({
-        exitCode: code,
-        stdout: stdout.text(),
-        stderr: err,
-        timedOut,
-        truncated: stdout.truncated || stderr.truncated,
-        durationMs: performance.now() - started,
-      });
-    });
-  });
-}
-
-class CappedBuffer {
-  private readonly chunks: Buffer[] = [];
-  private size = 0;
-  truncated = false;
-
-  constructor(private readonly limit: number) {}
-
-  push(chunk: Buffer) {
-    const room = this.limit - this.size;
-    if (room <= 0) {
-      this.truncated = true;
-      return;
-    }
-    const kept = chunk.length > room ? chunk.subarray(0, room) : chunk;
-    if (kept !== chunk) this.truncated = true;
-    this.chunks.push(kept);
-    this.size += kept.length;
-  }
-
-  text() {
-    return Buffer.concat(this.chunks).toString('utf8');
-  }
-}
-
 // `runc run --detach` hands its stdio to the sandbox's PID 1, so pipes would stay open for the
 // sandbox's whole life: give it none, and read runc's own log when it fails.
 function startDetached(runcRoot: string, bundle: string, id: string) {
@@ -339,17 +331,6 @@ async function unmount(mountPoint: string) {
     // Something still holds it (a process caught mid-exit): detach it now; the kernel frees it when released.
     await run('umount', ['--lazy', mountPoint]);
   }
-}
-
-// runc 1.1 says "exec failed: container does not exist" for a deleted sandbox; pristine-exec, that
-// the sandbox is not running, or that the process it was given is no longer the sandbox's.
-function sandboxWasGone(exitCode: number | null, stderr: string) {
-  return exitCode !== 0 && /container (.* )?does not exist|container not running|cannot exec in a stopped|^pristine-exec: (the sandbox is not running|that process is not the sandbox's)/m.test(stderr);
-}
-
-function describeFailure(error: unknown) {
-  if (error && typeof error === 'object' && 'stderr' in error && String(error.stderr).trim()) return String(error.stderr).trim();
-  return error instanceof Error ? error.message : String(error);
 }
 
 // The range of host ids the image was prepared for (labs/image/build.sh writes it into the image).

@@ -10,11 +10,11 @@ import { missingFeatures, type KernelSupport } from '../sandboxes/kernel-feature
 import type { RateLimits } from '../limits/rate-limits.ts';
 import { Refusal } from '../limits/refusal.ts';
 import { sandboxStartFailures, sandboxStarts, sandboxStartSeconds } from '../ops/metrics.ts';
-import { CapacityError, ROOT_HOST, sessionLog, type Session, type Sessions } from '../sandboxes/sessions.ts';
+import { CapacityError, END_REASONS, ROOT_HOST, sessionLog, type Session, type Sessions } from '../sandboxes/sessions.ts';
 import { traceRequest, TraceRequestError, type Tracer } from '../mediation/tracing.ts';
 import { EventStream } from './event-stream.ts';
 import { HttpError, readJson } from './json.ts';
-import { serveRoute, type Route } from './router.ts';
+import { Download, serveRoute, type Route } from './router.ts';
 import { TextStream } from './text-stream.ts';
 
 export interface ApiContext {
@@ -43,7 +43,23 @@ const routes: Route<Handler>[] = [
   ['GET', /^\/api\/progress$/, async (ctx, learnerId) => [200, ctx.progress.summary(learnerId)]],
   ['GET', /^\/api\/labs\/(?<lab>[^/]+)$/, async (ctx, learnerId, { lab: labId }) => {
     const lab = labOrThrow(labId);
-    return [200, { ...(await labStatus(ctx, lab)), session: describeSession(ctx.sessions.find(learnerId, lab.id)) }];
+    const session = ctx.sessions.find(learnerId, lab.id);
+    return [200, { ...(await labStatus(ctx, lab)), session: describeSession(session), ended: session ? null : await describeEnded(ctx, learnerId, lab) }];
+  }],
+  // The learner's own files of this lab (what they added or changed), to take home.
+  ['GET', /^\/api\/labs\/(?<lab>[^/]+)\/files$/, async (ctx, learnerId, { lab: labId }) => {
+    const lab = labOrThrow(labId);
+    const archive = await ctx.sessions.exportFiles(learnerId, lab.id);
+    if (!archive) throw new HttpError(404, `You have no files kept for lab "${lab.id}": start it, and what you write there is kept.`);
+    return [200, new Download(archive, 'application/gzip', `wirelab-${lab.id}-files.tar.gz`)];
+  }],
+  // What the learner's sandbox uses of its memory, for the lab panel.
+  ['GET', /^\/api\/labs\/(?<lab>[^/]+)\/memory$/, async (ctx, learnerId, { lab: labId }) => {
+    const session = ctx.sessions.find(learnerId, labOrThrow(labId).id);
+    if (!session) throw new HttpError(409, 'Start the lab first: you have no sandbox for this lab.');
+    const memory = await ctx.engine.memory(session.sandbox.id).catch(() => null);
+    if (!memory) throw new HttpError(409, 'Your sandbox has stopped: start the lab again.');
+    return [200, memory];
   }],
   ['POST', /^\/api\/labs\/(?<lab>[^/]+)\/session$/, async (ctx, learnerId, { lab: labId }, req) => {
     const lab = await runnableLab(ctx, labId);
@@ -57,7 +73,7 @@ const routes: Route<Handler>[] = [
   }],
   ['DELETE', /^\/api\/labs\/(?<lab>[^/]+)\/session$/, async (ctx, learnerId, { lab: labId }) => {
     const session = ctx.sessions.find(learnerId, labOrThrow(labId).id);
-    if (session) await ctx.sessions.end(session, 'ended by the learner');
+    if (session) await ctx.sessions.end(session, END_REASONS.learner);
     return [200, { session: null }];
   }],
   // What `lab trace` does in the terminal, for the page's trace panel: the output streams as text.
@@ -96,7 +112,7 @@ const routes: Route<Handler>[] = [
         return await ctx.counters.watch(session, send, signal);
       } catch (error) {
         if (!(error instanceof SandboxGoneError)) throw error;
-        await ctx.sessions.end(session, 'sandbox stopped unexpectedly');
+        await ctx.sessions.end(session, END_REASONS.crashed);
         return 'Your sandbox stopped (it may have run out of memory): start the lab again.';
       }
     }, COUNTERS_RETRY_MS)];
@@ -112,7 +128,7 @@ const routes: Route<Handler>[] = [
       return [200, await ctx.checking.check(session, exercise, trigger)];
     } catch (error) {
       if (!(error instanceof SandboxGoneError)) throw error;
-      await ctx.sessions.end(session, 'sandbox stopped unexpectedly');
+      await ctx.sessions.end(session, END_REASONS.crashed);
       throw new HttpError(409, 'Your sandbox stopped (it may have run out of memory): start the lab again.');
     }
   }],
@@ -187,6 +203,14 @@ async function startSandbox(ctx: ApiContext, req: IncomingMessage, learnerId: st
     if (!(error instanceof Refusal || error instanceof CapacityError)) sandboxStartFailures.inc({ lab: lab.id });
     throw error;
   }
+}
+
+// How the learner's last sandbox of this lab ended: the sentence, and what the kernel held then
+// that a new sandbox will not have.
+async function describeEnded(ctx: ApiContext, learnerId: string, lab: Lab) {
+  const ended = await ctx.sessions.lastEnded(learnerId, lab.id);
+  if (!ended) return null;
+  return { at: ended.endedAt, reason: ctx.sessions.sentenceFor(ended.reason), filesKept: ended.filesKept, lostState: ended.lostState ?? {} };
 }
 
 function describeSession(session: Session | undefined) {

@@ -1,4 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { Refusal } from '../limits/refusal.ts';
 import { log } from '../ops/log.ts';
 import { countIfSqliteError, refusals } from '../ops/metrics.ts';
@@ -10,9 +12,9 @@ import { TextStream } from './text-stream.ts';
 
 export type Route<Handler> = [method: string, pattern: RegExp, handler: Handler];
 
-// A file to save (a grade export): sent with its type and the name the browser saves it under.
+// A file to save (a grade export, a learner's files): sent with its type and the name the browser saves it under.
 export class Download {
-  constructor(readonly body: string, readonly contentType: string, readonly fileName: string) {}
+  constructor(readonly body: string | Readable, readonly contentType: string, readonly fileName: string) {}
 }
 
 // Answers a request with the route its method and path match: the handler's reply, or the error
@@ -52,7 +54,9 @@ async function sendReply(res: ServerResponse, status: number, body: unknown) {
       'cache-control': 'no-store',
       'x-content-type-options': 'nosniff',
     });
-    return void res.end(body.body);
+    if (typeof body.body === 'string') return void res.end(body.body);
+    // A browser that goes away mid-download just ends the stream.
+    return pipeline(body.body, res).catch(() => res.destroy());
   }
   sendJson(res, status, body);
 }

@@ -16,6 +16,28 @@ export function countSandboxStatesWith(read: typeof readSandboxStates) {
   readSandboxStates = read;
 }
 
+// Learners' kept files, read from the engine at each scrape.
+let readKeptFiles: () => Promise<{ bytes: number }[]> = async () => [];
+export function countKeptFilesWith(read: typeof readKeptFiles) {
+  readKeptFiles = read;
+}
+new Gauge({
+  name: 'wirelab_kept_files_bytes',
+  help: "Host disk held by learners' kept files (all labs, all learners)",
+  registers,
+  async collect() {
+    this.set((await readKeptFiles()).reduce((sum, volume) => sum + volume.bytes, 0));
+  },
+});
+new Gauge({
+  name: 'wirelab_kept_files',
+  help: "Learners' kept file sets (one per learner and lab)",
+  registers,
+  async collect() {
+    this.set((await readKeptFiles()).length);
+  },
+});
+
 new Gauge({
   name: 'wirelab_sandboxes',
   help: 'Lab sandboxes by state: starting (being set up for a learner), running, ending (being torn down)',

@@ -7,12 +7,19 @@ const SETUP_TIMEOUT_MS = 60_000;
 
 export class LabSetupError extends Error {}
 
-// A fresh sandbox in the state a lab starts from: its files in /root, its setup run. Sessions
-// and the self-test both start labs through here, so the self-test proves what learners get.
-export async function startLabSandbox(engine: Engine, lab: Lab, labels: Labels): Promise<Sandbox> {
-  const sandbox = await engine.create({ ...labels, lab: lab.id });
+// A sandbox in the state a lab starts from: its files in /root, its setup run. Sessions and the
+// self-test both start labs through here, so the self-test proves what learners get. On kept files
+// (`resuming`) the setup runs again, since the kernel state it made is gone, but the lab's files
+// the learner already has (and may have edited) stay as they are.
+export async function startLabSandbox(
+  engine: Engine,
+  lab: Lab,
+  labels: Labels,
+  { volume, resuming = false }: { volume?: string; resuming?: boolean } = {},
+): Promise<Sandbox> {
+  const sandbox = await engine.create({ ...labels, lab: lab.id }, { volume });
   try {
-    if (lab.files) await engine.copyIn(sandbox.id, path.join(LABS_DIR, lab.id, 'files'), '/root');
+    if (lab.files) await engine.copyIn(sandbox.id, path.join(LABS_DIR, lab.id, 'files'), '/root', { keepExisting: resuming });
     if (lab.setup) {
       const result = await engine.exec(sandbox.id, ['bash', '-euo', 'pipefail', '-c', lab.setup], {
         timeoutMs: SETUP_TIMEOUT_MS,

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Lab } from '../../labs/define-lab.ts';
-import type { SessionRecords } from '../db/session-records.ts';
+import type { EndedSession, SessionRecords } from '../db/session-records.ts';
 import type { Engine, Sandbox } from '../engine/engine.ts';
+import { kernelStateOf } from './kernel-state.ts';
+import { explainShellExit } from './shell-exit.ts';
 import { startLabSandbox } from './lab-sandbox.ts';
 import { refuse } from '../limits/refusal.ts';
 import { log } from '../ops/log.ts';
@@ -24,7 +26,22 @@ export interface SessionLimits {
   maxSandboxesPerLearner: number;
   idleTimeoutMs: number;
   maxLifetimeMs: number;
+  // Kept files nobody has used for this long are deleted.
+  filesRetentionMs: number;
 }
+
+// Why a sandbox ends. Each but `reset` keeps the learner's files.
+export const END_REASONS = {
+  idle: 'idle timeout',
+  lifetime: 'maximum lifetime reached',
+  learner: 'ended by the learner',
+  reset: 'reset by the learner',
+  instructorReset: 'reset by the instructor',
+  instructorEnd: 'ended by the instructor',
+  serverStop: 'server stopped',
+  crashed: 'sandbox stopped unexpectedly',
+  goneAfterRestart: 'sandbox gone after a server restart',
+} as const;
 
 export class CapacityError extends Error {
   constructor(readonly retryAfterMinutes: number) {
@@ -35,6 +52,7 @@ export class CapacityError extends Error {
 // The root tab of every lab is a login shell in the sandbox's own network namespace.
 export const ROOT_HOST = 'lab';
 const REAP_EVERY_MS = 30_000;
+const SWEEP_FILES_EVERY_MS = 3600_000;
 
 // A tab for a host waits for its namespace instead of failing: in some labs the learner's first
 // task is to create it.
@@ -53,6 +71,7 @@ export class Sessions {
   private readonly opening = new Map<string, Promise<Session>>();
   private readonly destroying = new Set<Promise<void>>();
   private reaper?: NodeJS.Timeout;
+  private filesSweeper?: NodeJS.Timeout;
 
   constructor(
     private readonly engine: Engine,
@@ -88,7 +107,7 @@ export class Sessions {
         stopServices: () => {},
       });
     }
-    for (const record of records.values()) this.records.end(record.id, 'sandbox gone after a server restart');
+    for (const record of records.values()) this.records.end(record.id, END_REASONS.goneAfterRestart);
     await inBatches(leftovers, 8, (id) => this.engine.destroy(id));
     return { adopted: this.byId.size, swept: leftovers.length };
   }
@@ -96,6 +115,53 @@ export class Sessions {
   startReaper() {
     this.reaper = setInterval(() => void this.reap(), REAP_EVERY_MS);
     this.reaper.unref();
+    void this.sweepFiles();
+    this.filesSweeper = setInterval(() => void this.sweepFiles(), SWEEP_FILES_EVERY_MS);
+    this.filesSweeper.unref();
+  }
+
+  // Deletes the kept files of labs nobody has used for the retention period (no sandbox uses them now).
+  async sweepFiles(now = Date.now()) {
+    const inUse = new Set([...this.byId.values()].map((session) => volumeOf(session.learnerId, session.lab.id)));
+    let deleted = 0;
+    for (const volume of await this.engine.volumes()) {
+      if (inUse.has(volume.name) || now - volume.lastUsedAt.getTime() <= this.limits.filesRetentionMs) continue;
+      await this.engine.deleteVolume(volume.name).then(
+        () => deleted++,
+        (error: unknown) => log.error({ err: error, volume: volume.name }, 'could not delete kept files past their retention'),
+      );
+    }
+    if (deleted) log.info(`deleted ${deleted} learner file set(s) unused for ${Math.round(this.limits.filesRetentionMs / 86_400_000)} days`);
+    return deleted;
+  }
+
+  // How the learner's last sandbox of this lab ended, and whether their files are kept for the next.
+  async lastEnded(learnerId: string, labId: string): Promise<(EndedSession & { filesKept: boolean }) | undefined> {
+    const ended = this.records.lastEnded(learnerId, labId);
+    return ended && { ...ended, filesKept: await this.engine.hasVolume(volumeOf(learnerId, labId)) };
+  }
+
+  // Why a sandbox ended and what became of the learner's files, as the page and the terminal say it.
+  sentenceFor(reason: string) {
+    const minutes = (ms: number) => Math.round(ms / 60_000);
+    const kept = 'your files are kept: Start resumes on them';
+    switch (reason) {
+      case END_REASONS.idle: return `Your sandbox was stopped after ${minutes(this.limits.idleTimeoutMs)} minutes idle — ${kept}.`;
+      case END_REASONS.lifetime: return `Your sandbox was stopped after ${minutes(this.limits.maxLifetimeMs)} minutes, the longest one may run — ${kept}.`;
+      case END_REASONS.learner: return `You ended this lab's sandbox — ${kept}.`;
+      case END_REASONS.reset: return 'You reset this lab: its sandbox and your files in it were wiped.';
+      case END_REASONS.instructorReset: return `Your instructor restarted this lab's sandbox — ${kept}.`;
+      case END_REASONS.instructorEnd: return `Your instructor ended this lab's sandbox — ${kept}.`;
+      case END_REASONS.serverStop: return `The server was stopped, and your sandbox with it — ${kept}.`;
+      case END_REASONS.goneAfterRestart: return `Your sandbox did not survive a restart of the server — ${kept}.`;
+      case END_REASONS.crashed: return `Your sandbox stopped unexpectedly (it may have run out of memory) — ${kept}.`;
+      default: return `Your sandbox ended (${reason}) — ${kept}.`;
+    }
+  }
+
+  // The learner's files of this lab, as a tar.gz; null when none are kept.
+  exportFiles(learnerId: string, labId: string) {
+    return this.engine.exportVolume(volumeOf(learnerId, labId));
   }
 
   find(learnerId: string, labId: string) {
@@ -158,32 +224,49 @@ export class Sessions {
     return opening;
   }
 
+  // A fresh sandbox on fresh files: the learner's files of this lab are wiped.
   async reset(learnerId: string, lab: Lab) {
     const existing = this.find(learnerId, lab.id);
-    if (existing) await this.end(existing, 'reset by the learner');
+    if (existing) await this.end(existing, END_REASONS.reset);
+    const volume = volumeOf(learnerId, lab.id);
+    if (!this.holds(learnerId, lab.id) && (await this.engine.hasVolume(volume))) await this.engine.deleteVolume(volume);
     return this.open(learnerId, lab);
   }
 
+  // Ends the sandbox's processes and kernel state. The learner's files are kept, except on their
+  // own reset; what the kernel held is recorded first, so the page can name what a resumed sandbox lacks.
   async end(session: Session, reason: string) {
     if (this.byId.get(session.id) !== session) return;
     this.byId.delete(session.id);
     this.byLearnerLab.delete(key(session.learnerId, session.lab.id));
-    this.records.end(session.id, reason);
-    sessionLog(session).info({ reason }, 'lab sandbox ended');
     session.stopServices();
-    for (const terminal of session.terminals.values()) terminal.kill();
+    for (const terminal of session.terminals.values()) terminal.kill(this.sentenceFor(reason));
+    const lostState = reason === END_REASONS.reset ? undefined : await kernelStateOf(this.engine, session.sandbox.id);
+    this.records.end(session.id, reason, lostState);
+    sessionLog(session).info({ reason }, 'lab sandbox ended');
     const destroyed = this.engine.destroy(session.sandbox.id);
     this.destroying.add(destroyed);
     await destroyed.finally(() => this.destroying.delete(destroyed));
   }
 
-  // On a deliberate stop: sandboxes still starting are let finish, then every sandbox, and every
-  // teardown already under way, is seen through, so a stop leaves no mount behind.
-  async endAll(reason: string) {
+  // On a deliberate stop. With `keepRunning`, learners' sandboxes stay as they are for the next
+  // start to re-adopt, as after a crash: only the shells (the server's own processes) go. Otherwise
+  // every sandbox ends, its files kept. Either way sandboxes still starting are let finish, the
+  // warm pool is drained and every teardown under way is seen through, so no mount is left behind.
+  async stopServing({ keepRunning }: { keepRunning: boolean }) {
     clearInterval(this.reaper);
+    clearInterval(this.filesSweeper);
     const draining = this.pool?.drain();
     await Promise.allSettled(this.opening.values());
-    await inBatches([...this.byId.values()], 8, (session) => this.end(session, reason));
+    for (const session of this.byId.values()) this.records.touch(session.id, session.lastActiveAt);
+    if (keepRunning) {
+      for (const session of this.byId.values()) {
+        session.stopServices();
+        for (const terminal of session.terminals.values()) terminal.kill('The server is restarting; your sandbox keeps running and this terminal reconnects when the server is back.', 'notice');
+      }
+    } else {
+      await inBatches([...this.byId.values()], 8, (session) => this.end(session, END_REASONS.serverStop));
+    }
     await Promise.allSettled([...this.destroying, draining]);
   }
 
@@ -198,12 +281,14 @@ export class Sessions {
   }
 
   private adoptShell(session: Session, host: string, shell: WarmShell) {
+    const oomKillsBefore = this.engine.memory(session.sandbox.id).then((memory) => memory.oomKills, () => 0);
     const terminal = new Terminal(
       shell.pty,
       () => this.touch(session),
       () => {
         if (session.terminals.get(host) === terminal) session.terminals.delete(host);
       },
+      (exitCode) => explainShellExit(this.engine, session.sandbox.id, exitCode, oomKillsBefore),
       shell.output,
     );
     session.terminals.set(host, terminal);
@@ -213,11 +298,15 @@ export class Sessions {
   private async create(learnerId: string, lab: Lab) {
     const id = randomUUID();
     const labels = { session: id, learner: learnerId, lab: lab.id };
-    // A warm sandbox becomes the learner's as it is: its labels say whose it is from now on, and
-    // the session record below is what a restarted server re-adopts it by.
-    const warm = this.pool?.take(lab.id);
-    if (!warm) await this.pool?.makeRoom();
-    const sandbox = warm ? { ...warm.sandbox, labels } : await startLabSandbox(this.engine, lab, labels);
+    const volume = volumeOf(learnerId, lab.id);
+    // A learner with kept files resumes on them. Otherwise a warm sandbox becomes the learner's as
+    // it is: its files become theirs, its labels say whose it is from now on, and the session
+    // record below is what a restarted server re-adopts it by.
+    const resuming = await this.engine.hasVolume(volume);
+    const warm = resuming ? undefined : this.pool?.take(lab.id);
+    if (warm) await this.engine.claimVolume(warm.sandbox.id, volume);
+    else await this.pool?.makeRoom();
+    const sandbox = warm ? { ...warm.sandbox, labels } : await startLabSandbox(this.engine, lab, labels, { volume, resuming });
     const now = new Date();
     const session: Session = { id, learnerId, lab, sandbox, createdAt: now, lastActiveAt: now, terminals: new Map(), stopServices: () => {} };
     this.records.insert({ id, learnerId, labId: lab.id, sandboxId: sandbox.id, createdAt: now.toISOString(), lastActiveAt: now.toISOString() });
@@ -236,8 +325,8 @@ export class Sessions {
     const now = Date.now();
     for (const session of [...this.byId.values()]) {
       this.records.touch(session.id, session.lastActiveAt);
-      if (now - session.lastActiveAt.getTime() > this.limits.idleTimeoutMs) await this.end(session, 'idle timeout');
-      else if (now - session.createdAt.getTime() > this.limits.maxLifetimeMs) await this.end(session, 'maximum lifetime reached');
+      if (now - session.lastActiveAt.getTime() > this.limits.idleTimeoutMs) await this.end(session, END_REASONS.idle);
+      else if (now - session.createdAt.getTime() > this.limits.maxLifetimeMs) await this.end(session, END_REASONS.lifetime);
     }
   }
 
@@ -282,6 +371,11 @@ export function openShell(engine: Engine, sandbox: Sandbox, host: string, size: 
 // Every line about one learner's sandbox carries whose it is and which, so one grep follows it.
 export function sessionLog(session: Pick<Session, 'id' | 'learnerId' | 'lab' | 'sandbox'>) {
   return log.child({ learnerId: session.learnerId, sessionId: session.id, sandboxId: session.sandbox.id, labId: session.lab.id });
+}
+
+// The name of a learner's kept files of one lab.
+export function volumeOf(learnerId: string, labId: string) {
+  return `${learnerId}.${labId}`;
 }
 
 function key(learnerId: string, labId: string) {

@@ -10,7 +10,12 @@ const PAUSE_ABOVE_BYTES = 1024 * 1024;
 const RESUME_BELOW_BYTES = 128 * 1024;
 
 export type ServerMessage =
-  | { type: 'exit'; code: number }
+  // The shell ended; `message` says why in a sentence (out of memory, killed, exited).
+  | { type: 'exit'; code: number; message: string; sandboxGone: boolean }
+  // The sandbox itself ended (idle, reset, the server stopping): the connection closes after this.
+  | { type: 'ended'; message: string }
+  // Something to tell the learner, after which the page reconnects as usual (a server restarting).
+  | { type: 'notice'; message: string }
   | { type: 'error'; message: string }
   // An abuse limit turned the connection away; the page may try again after retryAfterSeconds.
   | { type: 'refused'; message: string; retryAfterSeconds: number };
@@ -26,19 +31,33 @@ export class Terminal {
 
   // `earlyOutput` is what the shell printed before this terminal took it over (a warm pool's shell
   // has drawn its prompt already): the first browser to attach gets it at once.
-  constructor(private readonly pty: IPty, private readonly onActivity: () => void, onExit: () => void, earlyOutput?: Buffer) {
+  // `explainExit` finds out why the shell ended, as the learner is told it.
+  constructor(
+    private readonly pty: IPty,
+    private readonly onActivity: () => void,
+    onExit: () => void,
+    explainExit: (exitCode: number) => Promise<{ message: string; sandboxGone: boolean }>,
+    earlyOutput?: Buffer,
+  ) {
     if (earlyOutput?.length) this.remember(earlyOutput);
     pty.onData((data) => this.broadcast(Buffer.isBuffer(data) ? data : Buffer.from(data)));
     pty.onExit(({ exitCode }) => {
       this.exited = true;
-      for (const client of this.clients) sendControl(client, { type: 'exit', code: exitCode });
       onExit();
+      void explainExit(exitCode).then((why) => {
+        this.exitNotice = { type: 'exit', code: exitCode, ...why };
+        for (const client of this.clients) sendControl(client, this.exitNotice);
+      });
     });
   }
+
+  // Why the shell ended, for a browser that attaches afterwards.
+  private exitNotice?: ServerMessage;
 
   attach(client: WebSocket) {
     this.clients.add(client);
     if (this.scrollbackSize > 0) this.send(client, Buffer.concat(this.scrollback));
+    if (this.exitNotice) sendControl(client, this.exitNotice);
     client.on('close', () => this.clients.delete(client));
   }
 
@@ -56,8 +75,13 @@ export class Terminal {
     this.pty.resize(cols, rows);
   }
 
-  kill() {
-    for (const client of this.clients) client.close(1000, 'sandbox ended');
+  // Ends the shell, telling every browser why in a line on its screen: that the sandbox ended, or
+  // (a notice) something after which the page reconnects.
+  kill(why: string, kind: 'ended' | 'notice' = 'ended') {
+    for (const client of this.clients) {
+      sendControl(client, { type: kind, message: why });
+      client.close(1000, 'sandbox ended');
+    }
     if (!this.exited) this.pty.kill('SIGKILL');
   }
 

@@ -5,7 +5,7 @@ import { learnerFacts } from '../db/exercise-facts.ts';
 import type { Instructor } from '../db/instructors.ts';
 import { HttpError } from '../http/json.ts';
 import type { Member, Workshop, WorkshopStore } from '../db/workshops.ts';
-import { CapacityError, ROOT_HOST, type Sessions } from '../sandboxes/sessions.ts';
+import { CapacityError, END_REASONS, ROOT_HOST, type Sessions } from '../sandboxes/sessions.ts';
 import type { CatalogLab } from './catalog.ts';
 import { describeWorkshop, gradeRows, type Grades } from './grades.ts';
 import { gridColumns, gridRow, type GridSandbox } from './grid.ts';
@@ -177,7 +177,7 @@ export class Workshops {
     const lab = this.workshopLab(workshop, labId);
     this.member(workshop, learnerId);
     const existing = this.sessions.find(learnerId, lab.id);
-    if (existing) await this.sessions.end(existing, 'reset by the instructor');
+    if (existing) await this.sessions.end(existing, END_REASONS.instructorReset);
     await this.sessions.open(learnerId, lab);
     this.live.notify(learnerId, { type: 'sandbox', labId, action: 'reset' });
   }
@@ -187,7 +187,7 @@ export class Workshops {
     this.member(workshop, learnerId);
     const existing = this.sessions.find(learnerId, lab.id);
     if (!existing) return false;
-    await this.sessions.end(existing, 'ended by the instructor');
+    await this.sessions.end(existing, END_REASONS.instructorEnd);
     this.live.notify(learnerId, { type: 'sandbox', labId, action: 'ended' });
     return true;
   }

@@ -8,7 +8,7 @@ const BUILD_SCRIPT = path.resolve(import.meta.dirname, '..', '..', 'labs', 'imag
 
 // The real engine over the real lab image. Tests that need it fail loudly, never skip, when the
 // machine cannot give it to them: `npm test` installs runc and builds the image first.
-export function realEngine(options: { stateDir?: string; isolation?: Isolation } = {}) {
+export function realEngine(options: { stateDir?: string; volumesDir?: string; volumeBytes?: number; isolation?: Isolation } = {}) {
   if (process.getuid?.() !== 0) throw new Error('sandbox tests need root: run them as root (npm test does the setup)');
   const imageDir = execFileSync('bash', [BUILD_SCRIPT, '--path'], { encoding: 'utf8' }).trim();
   if (!fs.existsSync(path.join(imageDir, '.complete'))) {
@@ -16,11 +16,17 @@ export function realEngine(options: { stateDir?: string; isolation?: Isolation }
   }
   // Tests share one state dir of their own, apart from a running server's /run/wirelab.
   const stateDir = options.stateDir ?? process.env.WIRELAB_TEST_STATE_DIR ?? '/run/wirelab-test';
-  return {
-    engine: new RuncEngine({ imageDir, stateDir, limits: { memoryBytes: 256 * 1024 * 1024, pids: 128, cpus: 1 }, isolation: options.isolation ?? 'user-namespace' }),
-    stateDir,
+  // Learners' files on the host's disk, as a server keeps them, apart from a server's own.
+  const volumesDir = options.volumesDir ?? '/var/lib/wirelab-test/files';
+  const engine = new RuncEngine({
     imageDir,
-  };
+    stateDir,
+    volumesDir,
+    volumeBytes: options.volumeBytes ?? 256 * 1024 * 1024,
+    limits: { memoryBytes: 256 * 1024 * 1024, pids: 128, cpus: 1 },
+    isolation: options.isolation ?? 'user-namespace',
+  });
+  return { engine, stateDir, imageDir, volumesDir };
 }
 
 export const EXEC = { timeoutMs: 20_000, maxOutputBytes: 1024 * 1024 };

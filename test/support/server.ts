@@ -27,6 +27,8 @@ export async function startServer(options: { port: number; dataDir?: string; sta
       WIRELAB_STATE_DIR: options.stateDir ?? `/run/wirelab-test-${options.port}`,
       // Tests count the sandboxes they make: a warm pool only where one asks for it.
       WIRELAB_WARM_POOL: '0',
+      // A stopped test server leaves nothing running; a test of restarts asks for keep-running.
+      WIRELAB_SANDBOXES_ON_STOP: 'stop',
       ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
