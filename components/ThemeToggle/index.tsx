@@ -11,18 +11,14 @@ function apply(theme: Theme) {
 export default function ThemeToggle() {
   const [theme, setTheme] = useState<Theme | null>(null);
 
+  // The theme script (theme.ts) sets the attribute, and follows the system's theme: show what it holds.
   useEffect(() => {
-    setTheme(document.documentElement.dataset.theme === 'dark' ? 'dark' : 'light');
-    // Until the learner picks a theme, follow the system's when it changes.
-    const system = matchMedia('(prefers-color-scheme: dark)');
-    const follow = (event: MediaQueryListEvent) => {
-      if (localStorage.getItem(THEME_KEY)) return;
-      const next = event.matches ? 'dark' : 'light';
-      apply(next);
-      setTheme(next);
-    };
-    system.addEventListener('change', follow);
-    return () => system.removeEventListener('change', follow);
+    const root = document.documentElement;
+    const read = () => setTheme(root.dataset.theme === 'dark' ? 'dark' : 'light');
+    read();
+    const observer = new MutationObserver(read);
+    observer.observe(root, { attributes: true, attributeFilter: ['data-theme'] });
+    return () => observer.disconnect();
   }, []);
 
   const next: Theme = theme === 'dark' ? 'light' : 'dark';
@@ -34,9 +30,8 @@ export default function ThemeToggle() {
       title={`Switch to ${next} theme`}
       data-testid="theme-toggle"
       onClick={() => {
-        apply(next);
         localStorage.setItem(THEME_KEY, next);
-        setTheme(next);
+        apply(next);
       }}
     >
       <span aria-hidden="true">{theme === 'dark' ? '☀' : '☾'}</span>

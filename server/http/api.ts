@@ -89,7 +89,7 @@ const routes: Route<Handler>[] = [
       throw error instanceof TraceRequestError ? new HttpError(400, error.message) : error;
     }
     ctx.sessions.touch(session);
-    return [200, new TextStream((write, signal) => ctx.tracer.run(ctx.engine, session.sandbox.id, request, write, signal))];
+    return [200, new TextStream((write, signal) => ctx.tracer.run(ctx.engine, session.sandbox, request, write, signal))];
   }],
   ['POST', /^\/api\/labs\/(?<lab>[^/]+)\/trace\/stop$/, async (ctx, learnerId, { lab: labId }) => {
     const session = ctx.sessions.find(learnerId, labOrThrow(labId).id);

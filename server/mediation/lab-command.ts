@@ -133,7 +133,7 @@ async function checkOrHint(context: LabCommandContext, verb: 'check' | 'hint', e
 
 async function trace(context: LabCommandContext, [name, seconds]: string[], write: (line: string) => void, ended: AbortSignal): Promise<Answer> {
   try {
-    await context.tracer.run(context.engine, context.sandbox.id, traceRequest(context.lab, name, seconds), write, ended);
+    await context.tracer.run(context.engine, context.sandbox, traceRequest(context.lab, name, seconds), write, ended);
     return { text: '', code: 0 };
   } catch (error) {
     if (error instanceof TraceRequestError) return { text: `lab trace: ${error.message}\n`, code: 2 };

@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import readline from 'node:readline';
 import type { Lab } from '../../labs/define-lab.ts';
 import { DEFAULT_TRACE_SECONDS, MAX_TRACE_SECONDS, TRACES, type TraceName } from '../../labs/traces.ts';
-import type { Engine } from '../engine/engine.ts';
+import type { Engine, Sandbox } from '../engine/engine.ts';
+import { FairSlots } from './fair-slots.ts';
 
 // Tracing done by the host for a learner. Tracepoints and perf events are host-wide: a sandbox that
 // could attach to them would see every other learner's packets and keystrokes, so a user-namespace
@@ -69,27 +70,30 @@ const TRACING_DIR = '/sys/kernel/tracing';
 // Runs the host's bpftrace for learners, a few at a time (each one compiles its program with LLVM:
 // a second of CPU and ~100 MiB while it starts).
 export class Tracer {
-  private running = 0;
-  private readonly waiting: (() => void)[] = [];
+  private readonly slots: FairSlots;
   private dropReasons?: Map<string, string>;
   // The traces running for each sandbox, so that Stop (in the page or Ctrl+C in the terminal,
   // which come on connections of their own) can end them and still get their counts.
   private readonly runningBySandbox = new Map<string, Set<AbortController>>();
 
-  constructor(private readonly maxConcurrent: number) {}
+  constructor(maxConcurrent: number) {
+    this.slots = new FairSlots(maxConcurrent);
+  }
 
   // Traces a sandbox as asked, streaming the output line by line to `write`; resolves when it ends
-  // (time is up, or `signal` aborted it).
-  async run(engine: Engine, sandboxId: string, request: TraceRequest, write: (line: string) => void, signal: AbortSignal) {
+  // (time is up, or `signal` aborted it). Slots are shared fairly between learners (the sandbox's
+  // `learner` label), so one learner's several traces never keep another's waiting.
+  async run(engine: Engine, sandbox: Pick<Sandbox, 'id' | 'labels'>, request: TraceRequest, write: (line: string) => void, signal: AbortSignal) {
+    const sandboxId = sandbox.id;
     const owner = await engine.ownerNamespace(sandboxId);
     if (owner === null) throw new TraceRequestError('this server runs host-root sandboxes, where you can run bpftrace yourself.');
     // Filtering on the host's own user namespace would show the learner the whole machine's traffic.
     if (owner === fs.statSync('/proc/self/ns/user').ino) throw new Error('the sandbox\'s user namespace is the host\'s: refusing to trace');
-    if (this.running >= this.maxConcurrent) {
-      write(`(the server is tracing for ${this.running} other learners: yours starts as soon as one ends)`);
-      await new Promise<void>((resolve) => this.waiting.push(resolve));
-    } else {
-      this.running++;
+    let release: () => void;
+    try {
+      release = await this.slots.acquire(sandbox.labels.learner ?? sandboxId, request.seconds * 1000, write, signal);
+    } catch {
+      return; // stopped while it waited
     }
     const stop = new AbortController();
     signal.addEventListener('abort', () => stop.abort(), { once: true });
@@ -101,9 +105,7 @@ export class Tracer {
     } finally {
       ofSandbox.delete(stop);
       if (ofSandbox.size === 0) this.runningBySandbox.delete(sandboxId);
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.running--;
+      release();
     }
   }
 
