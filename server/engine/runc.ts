@@ -12,7 +12,7 @@ import { cgroupMemory } from './cgroup-memory.ts';
 import { collectOutput, CappedBuffer, describeFailure, EXEC_KILL_GRACE_MS, sandboxWasGone, timeoutSeconds } from './exec-output.ts';
 import { nativeHelpers } from './native.ts';
 import { inspectEnvironment, sandboxSpec, type IdRange, type Isolation, type SandboxLimits } from './oci-spec.ts';
-import { loopDevicesOf, UPPER, Volumes } from './volumes.ts';
+import { UPPER, Volumes } from './volumes.ts';
 
 const run = promisify(execFile);
 
@@ -235,7 +235,7 @@ export class RuncEngine implements Engine {
   }
 
   private async volumeInUse(image: string) {
-    return (await this.sandboxUsing(image)) !== null || (await loopDevicesOf(image)).length > 0;
+    return (await this.sandboxUsing(image)) !== null;
   }
 
   // Bundles runc never started (a crash between mounting and `runc run`) are listed too, so a

@@ -28,6 +28,8 @@ export class VolumeNameError extends Error {}
 // Named images outlive their sandboxes; an ephemeral one (a sandbox nobody owns yet, a self-test)
 // is made for one sandbox and removed with it.
 export class Volumes {
+  private readonly exports = new Map<string, Promise<void>>();
+
   constructor(private readonly dir: string, private readonly sizeBytes: number) {}
 
   async prepare() {
@@ -47,6 +49,7 @@ export class Volumes {
   // Mounts the image at `mountPoint` (making it first if it does not exist yet) with its upper dir
   // owned by `rootId`, the host id of the sandbox's root.
   async mount(image: string, mountPoint: string, rootId: number) {
+    await this.settled(image);
     const fresh = !(await exists(image));
     if (fresh) {
       await run('truncate', ['-s', String(this.sizeBytes), image]);
@@ -109,25 +112,40 @@ export class Volumes {
     return tar.stdout;
   }
 
-  // The same, of an image no sandbox has mounted: mounted read-only for as long as the archive is read.
+  // The same, of an image no sandbox has mounted: mounted read-only for as long as the archive is
+  // read. A sandbox starting on the image meanwhile waits for it (`settled`).
   async archiveUnused(image: string, mountPoint: string): Promise<Readable> {
+    await this.settled(image);
     await fs.mkdir(mountPoint, { recursive: true });
     await run('mount', ['-o', 'loop,ro,nosuid,nodev,noexec', image, mountPoint]);
     const out = new PassThrough();
     const archive = this.archive(path.join(mountPoint, UPPER));
     archive.pipe(out);
-    archive.on('close', async () => {
+    const released = new Promise<void>((resolve) => archive.on('close', resolve)).then(async () => {
       await run('umount', [mountPoint]).catch(() => run('umount', ['--lazy', mountPoint]));
       await fs.rmdir(mountPoint).catch(() => {});
+      await loopsReleased(image);
     });
+    this.exports.set(image, released);
+    void released.finally(() => this.exports.get(image) === released && this.exports.delete(image));
     return out;
+  }
+
+  // Resolves once no export holds the image.
+  async settled(image: string) {
+    while (this.exports.has(image)) await this.exports.get(image);
   }
 }
 
-// The loop devices backed by this image (a mount the server did not make, or one a crash left).
-export async function loopDevicesOf(image: string) {
-  const { stdout } = await run('losetup', ['-j', image]);
-  return stdout.split('\n').filter(Boolean).map((line) => line.split(':')[0]);
+// The kernel lets a loop device go a moment after its file system is unmounted (the autoclear
+// runs from the device's release): wait for that before the image is mounted again.
+async function loopsReleased(image: string, timeoutMs = 5_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const { stdout } = await run('losetup', ['-j', image]);
+    if (!stdout.trim()) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 async function exists(file: string) {

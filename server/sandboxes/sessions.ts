@@ -70,6 +70,9 @@ export class Sessions {
   private readonly byId = new Map<string, Session>();
   private readonly opening = new Map<string, Promise<Session>>();
   private readonly destroying = new Set<Promise<void>>();
+  // Teardowns under way, by learner and lab: the next sandbox on the same files, or a download of
+  // them, waits until the last one has let go of them.
+  private readonly letGoOf = new Map<string, Promise<void>>();
   private reaper?: NodeJS.Timeout;
   private filesSweeper?: NodeJS.Timeout;
 
@@ -113,7 +116,8 @@ export class Sessions {
   }
 
   startReaper() {
-    this.reaper = setInterval(() => void this.reap(), REAP_EVERY_MS);
+    // A short idle timeout (a workshop's, a test's) is kept to within a quarter of itself.
+    this.reaper = setInterval(() => void this.reap(), Math.min(REAP_EVERY_MS, this.limits.idleTimeoutMs / 4));
     this.reaper.unref();
     void this.sweepFiles();
     this.filesSweeper = setInterval(() => void this.sweepFiles(), SWEEP_FILES_EVERY_MS);
@@ -138,16 +142,17 @@ export class Sessions {
   // How the learner's last sandbox of this lab ended, and whether their files are kept for the next.
   async lastEnded(learnerId: string, labId: string): Promise<(EndedSession & { filesKept: boolean }) | undefined> {
     const ended = this.records.lastEnded(learnerId, labId);
+    await this.letGoOf.get(key(learnerId, labId));
     return ended && { ...ended, filesKept: await this.engine.hasVolume(volumeOf(learnerId, labId)) };
   }
 
   // Why a sandbox ended and what became of the learner's files, as the page and the terminal say it.
   sentenceFor(reason: string) {
-    const minutes = (ms: number) => Math.round(ms / 60_000);
+    const minutes = (ms: number) => (ms < 90_000 ? `${Math.round(ms / 1000)} seconds` : `${Math.round(ms / 60_000)} minutes`);
     const kept = 'your files are kept: Start resumes on them';
     switch (reason) {
-      case END_REASONS.idle: return `Your sandbox was stopped after ${minutes(this.limits.idleTimeoutMs)} minutes idle — ${kept}.`;
-      case END_REASONS.lifetime: return `Your sandbox was stopped after ${minutes(this.limits.maxLifetimeMs)} minutes, the longest one may run — ${kept}.`;
+      case END_REASONS.idle: return `Your sandbox was stopped after ${minutes(this.limits.idleTimeoutMs)} idle — ${kept}.`;
+      case END_REASONS.lifetime: return `Your sandbox was stopped after ${minutes(this.limits.maxLifetimeMs)}, the longest one may run — ${kept}.`;
       case END_REASONS.learner: return `You ended this lab's sandbox — ${kept}.`;
       case END_REASONS.reset: return 'You reset this lab: its sandbox and your files in it were wiped.';
       case END_REASONS.instructorReset: return `Your instructor restarted this lab's sandbox — ${kept}.`;
@@ -160,7 +165,8 @@ export class Sessions {
   }
 
   // The learner's files of this lab, as a tar.gz; null when none are kept.
-  exportFiles(learnerId: string, labId: string) {
+  async exportFiles(learnerId: string, labId: string) {
+    await this.letGoOf.get(key(learnerId, labId));
     return this.engine.exportVolume(volumeOf(learnerId, labId));
   }
 
@@ -229,6 +235,7 @@ export class Sessions {
     const existing = this.find(learnerId, lab.id);
     if (existing) await this.end(existing, END_REASONS.reset);
     const volume = volumeOf(learnerId, lab.id);
+    await this.letGoOf.get(key(learnerId, lab.id));
     if (!this.holds(learnerId, lab.id) && (await this.engine.hasVolume(volume))) await this.engine.deleteVolume(volume);
     return this.open(learnerId, lab);
   }
@@ -239,14 +246,21 @@ export class Sessions {
     if (this.byId.get(session.id) !== session) return;
     this.byId.delete(session.id);
     this.byLearnerLab.delete(key(session.learnerId, session.lab.id));
-    session.stopServices();
-    for (const terminal of session.terminals.values()) terminal.kill(this.sentenceFor(reason));
     const lostState = reason === END_REASONS.reset ? undefined : await kernelStateOf(this.engine, session.sandbox.id);
+    // Recorded before any screen is told, so that a page asking why at once finds out.
     this.records.end(session.id, reason, lostState);
     sessionLog(session).info({ reason }, 'lab sandbox ended');
+    session.stopServices();
+    for (const terminal of session.terminals.values()) terminal.kill(this.sentenceFor(reason));
+    const k = key(session.learnerId, session.lab.id);
     const destroyed = this.engine.destroy(session.sandbox.id);
+    const settled = destroyed.catch(() => {});
     this.destroying.add(destroyed);
-    await destroyed.finally(() => this.destroying.delete(destroyed));
+    this.letGoOf.set(k, settled);
+    await destroyed.finally(() => {
+      this.destroying.delete(destroyed);
+      if (this.letGoOf.get(k) === settled) this.letGoOf.delete(k);
+    });
   }
 
   // On a deliberate stop. With `keepRunning`, learners' sandboxes stay as they are for the next
@@ -299,6 +313,7 @@ export class Sessions {
     const id = randomUUID();
     const labels = { session: id, learner: learnerId, lab: lab.id };
     const volume = volumeOf(learnerId, lab.id);
+    await this.letGoOf.get(key(learnerId, lab.id));
     // A learner with kept files resumes on them. Otherwise a warm sandbox becomes the learner's as
     // it is: its files become theirs, its labels say whose it is from now on, and the session
     // record below is what a restarted server re-adopts it by.
