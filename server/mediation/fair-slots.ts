@@ -58,10 +58,14 @@ export class FairSlots {
     const own = this.holds(holder);
     const others = this.held.length - own;
     const soonest = Math.max(1, Math.ceil((Math.min(...this.held.map((slot) => slot.endsAt)) - Date.now()) / 1000));
-    const whose = own > 0 && others === 0 ? `your own ${own === 1 ? 'trace' : `${own} traces`}` : own > 0 ? `your own trace and ${others} of other learners` : `${others} other learner${others === 1 ? '' : 's'}' trace${others === 1 ? '' : 's'}`;
+    const otherHolders = new Set(this.held.filter((slot) => slot.holder !== holder).map((slot) => slot.holder)).size;
+    const theirs = `${plural(others, 'trace')} of ${plural(otherHolders, 'other learner')}`;
+    const whose = own === 0 ? theirs : others === 0 ? `your own ${plural(own, 'trace')}` : `your own ${plural(own, 'trace')} and ${theirs}`;
     const queued = this.waiting.length;
     return `(waiting for a tracing slot: this server runs ${this.size} trace${this.size === 1 ? '' : 's'} at a time and all are busy with ${whose}${
       queued ? `; ${queued} more ${queued === 1 ? 'trace waits' : 'traces wait'}` : ''
     }. Yours starts when one ends, in about ${soonest} s.)`;
   }
 }
+
+const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? '' : 's'}`;
