@@ -66,7 +66,7 @@ test('a learner cannot see what another learner types', async ({ browser, server
   await a.shell.run('echo "still-$((6 * 7))-A"', 'still-42-A');
   for (const learner of [a, b]) {
     await learner.lab.getByRole('button', { name: 'End' }).click();
-    await expect(learner.lab.getByRole('button', { name: 'Start a new sandbox' })).toBeVisible();
+    await expect(learner.lab.getByRole('button', { name: 'Start lab on my files' })).toBeVisible();
     await learner.context.close();
   }
 });

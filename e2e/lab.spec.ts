@@ -23,5 +23,5 @@ test('a lab gives a real root shell that outlives a reload, one tab per host, an
   await shell.waitForPrompt();
   await shell.run('ls /root/keep.txt', 'No such file or directory');
   await lab.getByRole('button', { name: 'End' }).click();
-  await expect(lab.getByRole('button', { name: 'Start a new sandbox' })).toBeVisible();
+  await expect(lab.getByRole('button', { name: 'Start lab on my files' })).toBeVisible();
 });

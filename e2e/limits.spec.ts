@@ -26,7 +26,7 @@ test('a start the limits refuse is explained in the lab panel, and a refused Res
   await shell.run('cat /root/mark', 'still-here');
 
   await lab.getByRole('button', { name: 'End' }).click();
-  await lab.getByRole('button', { name: 'Start a new sandbox' }).click();
+  await lab.getByRole('button', { name: 'Start lab on my files' }).click();
   await expect(lab.getByRole('alert')).toHaveText(sentence);
-  await expect(lab.getByRole('button', { name: 'Start a new sandbox' })).toBeVisible();
+  await expect(lab.getByRole('button', { name: 'Start lab on my files' })).toBeVisible();
 });

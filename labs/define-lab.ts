@@ -47,6 +47,9 @@ export interface Lab {
   requires: KernelFeature[];
   // Named network namespaces that get a terminal tab of their own; setup must create them.
   hosts?: string[];
+  // Runs as root in a new sandbox, and again when a learner resumes on kept files: then the kernel
+  // state is new but /root and /etc are the learner's, and LAB_RESUMING=1 is set so the setup can
+  // leave a file the learner may have edited as it is (labs/vpc.ts writeFile does).
   setup?: string;
   // Whether labs/<id>/files/ is copied into /root before setup runs.
   files?: boolean;

@@ -80,7 +80,7 @@ export const gatewayFiles = (dataPath: EspDataPath = 'userspace') => sh`
   for side in ${SIDES.join(' ')}; do
     # swanctl --file looks for credentials in these directories beside the file
     for dir in x509 x509ca x509ocsp x509aa x509ac x509crl pubkey private rsa ecdsa pkcs8 pkcs12; do mkdir -p /root/vpn/$side/$dir; done
-    cat > /root/vpn/$side/strongswan.conf <<EOF
+    ${keptOnResume('/root/vpn/$side/strongswan.conf')} || cat > /root/vpn/$side/strongswan.conf <<EOF
   charon {
     load = random nonce openssl pem pkcs1 pkcs8 x509 pubkey revocation constraints ${DATA_PATH_PLUGINS[dataPath]} socket-default vici updown
     plugins {
@@ -99,7 +99,7 @@ export const gatewayFiles = (dataPath: EspDataPath = 'userspace') => sh`
   }
   EOF
   done
-  cat > /root/vpn/start-gateway <<'EOF'
+  ${keptOnResume('/root/vpn/start-gateway')} || cat > /root/vpn/start-gateway <<'EOF'
   #!/bin/sh
   # start-gateway cloud|onprem: runs strongSwan's IKE daemon, charon, in gw-<side>'s network namespace.
   set -e
@@ -165,8 +165,11 @@ const pskSecret = `secrets {
 }`;
 export const pskConf = (side: Side) => swanctlConf(side, pskAuth(side), pskSecret);
 
-// A file written from a here-document whose text is taken literally.
-export const writeFile = (file: string, text: string) => `cat > ${file} <<'EOF'\n${text}\nEOF`;
+// A file written from a here-document whose text is taken literally. When a learner resumes on
+// kept files (LAB_RESUMING) and the file is there, it is theirs, perhaps edited: it stays as it is.
+export const writeFile = (file: string, text: string) =>
+  `${keptOnResume(file)} || cat > ${file} <<'EOF'\n${text}\nEOF`;
+const keptOnResume = (file: string) => `{ [ -n "\${LAB_RESUMING:-}" ] && [ -e ${file} ]; }`;
 
 // Shell blocks one after the other. Blocks holding here-documents are joined with this rather than
 // placed inside sh``, which would shift their lines.

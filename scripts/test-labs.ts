@@ -1,6 +1,8 @@
 // The self-test of every graded exercise, as Instruqt's `track test` does it: in a fresh sandbox,
 // run the lab's setup, show every check failing (unless the exercise declares it passes from the
 // start, and why), apply the reference solution, show every check passing, destroy the sandbox.
+// Then resume on the files it left, as a learner back from lunch does: the setup must run again
+// and leave every file the solution wrote as it was (a log may have grown).
 //   npm run test:labs [lab-id | labs/<id>/lab.ts ...]   (a file: a lab being written, not registered yet)
 import path from 'node:path';
 import { labs } from '../labs/index.ts';
@@ -42,9 +44,16 @@ for (const lab of notHere) {
   for (const exercise of lab.exercises) console.log(`– ${lab.id}/${exercise.id} not run: this kernel lacks ${missingFeatures(support, lab.requires).join(', ')}`);
 }
 
-async function selfTest(lab: Lab, exercise: Exercise): Promise<string[]> {
+// Every regular file in /root and /etc changed since the marker, with its size and the hash of its
+// content; given sizes, the hash of that many first bytes, so a file that only grew still matches.
+const SOLUTION_STARTED = '/run/wirelab-solution-started';
+const listWritten = `find /root /etc -xdev -type f -newer ${SOLUTION_STARTED} -printf '%s %p\\n' | while read -r size file; do echo "$size $(head -c "$size" "$file" | sha256sum | cut -c1-16) $file"; done`;
+const hashPrefixes = `while read -r size hash file; do echo "$size $( [ -f "$file" ] && head -c "$size" "$file" | sha256sum | cut -c1-16 || echo gone) $file"; done`;
+
+async function selfTest(lab: Lab, exercise: Exercise, volume: string): Promise<string[]> {
   const problems: string[] = [];
-  const sandbox = await startLabSandbox(engine, lab, { purpose: 'self-test' });
+  const sandbox = await startLabSandbox(engine, lab, { purpose: 'self-test' }, { volume });
+  let written = '';
   // The solution may use the \`lab\` command (lab trace, lab set) as a learner would.
   const stopLabCommand = serveLabCommand({ sandbox, lab, engine, tracer, check: (e) => grader.grade(sandbox.id, e) });
   try {
@@ -55,15 +64,34 @@ async function selfTest(lab: Lab, exercise: Exercise): Promise<string[]> {
         problems.push(`before the solution, "${result.name}" ${result.passed ? 'already passes' : `fails (${result.message})`}`);
       }
     }
+    await engine.exec(sandbox.id, ['touch', SOLUTION_STARTED], { timeoutMs: 5_000, maxOutputBytes: 4096 });
     const solution = await engine.exec(sandbox.id, ['bash', '-e', '-c', exercise.solution], { timeoutMs: SOLUTION_TIMEOUT_MS, maxOutputBytes: 1024 * 1024 });
     if (solution.exitCode !== 0) problems.push(`the reference solution exited with ${solution.exitCode}: ${(solution.stderr || solution.stdout).trim().split('\n').slice(-3).join(' / ')}`);
     const after = await grader.grade(sandbox.id, exercise);
     for (const result of after.results.filter((r) => !r.passed)) problems.push(`after the solution, "${result.name}" fails: ${result.message}`);
+    written = (await engine.exec(sandbox.id, ['bash', '-c', listWritten], { timeoutMs: 30_000, maxOutputBytes: 1024 * 1024 })).stdout;
   } finally {
     stopLabCommand();
     await engine.destroy(sandbox.id);
   }
-  return problems;
+  return [...problems, ...(await resumeKeepsFiles(lab, volume, written))];
+}
+
+async function resumeKeepsFiles(lab: Lab, volume: string, written: string): Promise<string[]> {
+  const resumed = await startLabSandbox(engine, lab, { purpose: 'self-test' }, { volume, resuming: true }).catch(
+    (error: Error) => error,
+  );
+  if (resumed instanceof Error) return [`resuming on the kept files: ${resumed.message}`];
+  try {
+    const now = await engine.exec(resumed.id, ['bash', '-c', hashPrefixes], { stdin: written, timeoutMs: 30_000, maxOutputBytes: 1024 * 1024 });
+    const before = new Set(written.split('\n').filter(Boolean));
+    return now.stdout
+      .split('\n')
+      .filter((line) => line && !before.has(line))
+      .map((line) => `resuming on the kept files, the setup ${line.includes(' gone ') ? 'removed' : 'overwrote'} ${line.split(' ').slice(2).join(' ')}, which the solution wrote`);
+  } finally {
+    await engine.destroy(resumed.id);
+  }
 }
 
 let passed = 0;
@@ -74,7 +102,10 @@ await Promise.all(
     for (let job = queue.shift(); job; job = queue.shift()) {
       const started = performance.now();
       const name = `${job.lab.id}/${job.exercise.id}`;
-      const problems = await selfTest(job.lab, job.exercise).catch((error: unknown) => [`could not run: ${error instanceof Error ? error.message : String(error)}`]);
+      const volume = `self-test.${job.lab.id}.${job.exercise.id}`;
+      const problems = await selfTest(job.lab, job.exercise, volume)
+        .catch((error: unknown) => [`could not run: ${error instanceof Error ? error.message : String(error)}`])
+        .finally(() => engine.deleteVolume(volume));
       const seconds = ((performance.now() - started) / 1000).toFixed(1);
       if (problems.length === 0) {
         passed++;

@@ -30,6 +30,8 @@ export default function LabPanel({ labId, title, hosts, traces }: { labId: strin
   const [activeHost, setActiveHost] = useState(hosts[0]);
   const [openedHosts, setOpenedHosts] = useState<string[]>([hosts[0]]);
   const [connection, setConnection] = useState<Record<string, ConnectionState>>({});
+  // Whether the server holds this learner's files for the lab: a refused start leaves them kept, a Reset wipes them.
+  const [filesKept, setFilesKept] = useState(false);
   const section = useRef<HTMLElement>(null);
 
   // The terminal's code loads before anyone presses Start lab: when the lab comes near the screen,
@@ -70,6 +72,11 @@ export default function LabPanel({ labId, title, hosts, traces }: { labId: strin
     [labId],
   );
 
+  const endedWithFiles = phase.name === 'ended' && Boolean(phase.ended?.filesKept);
+  useEffect(() => {
+    if (endedWithFiles) setFilesKept(true);
+  }, [endedWithFiles]);
+
   const sessionId = phase.name === 'ready' ? phase.session.id : null;
   useEffect(() => {
     if (phase.name !== 'loading' && phase.name !== 'starting') announceLabSession(labId, sessionId);
@@ -81,6 +88,7 @@ export default function LabPanel({ labId, title, hosts, traces }: { labId: strin
       setConnection({});
       try {
         const { session } = await labApi[action](labId);
+        if (action === 'reset') setFilesKept(false);
         openEarly(session.id, hosts[0]);
         setOpenedHosts([hosts[0]]);
         setActiveHost(hosts[0]);
@@ -159,7 +167,7 @@ export default function LabPanel({ labId, title, hosts, traces }: { labId: strin
           {phase.name === 'error' && <p className={styles.warning} role="alert">{phase.message}</p>}
           <p className={styles.note}>A private Linux sandbox with a root shell: nothing you do there touches this machine or other learners.</p>
           <button type="button" className={styles.primary} onClick={() => void run('start')}>
-            {phase.name === 'ended' && phase.ended?.filesKept ? 'Start lab on my files' : phase.name === 'idle' ? 'Start lab' : 'Start a new sandbox'}
+            {phase.name === 'idle' ? 'Start lab' : filesKept ? 'Start lab on my files' : 'Start a new sandbox'}
           </button>
         </div>
       )}

@@ -15,7 +15,7 @@ const ATTEMPTS = 3;
 // usually end up together and the counter barely moves (measured: 0 to 211 of 1000 exchanges,
 // against 960 or more when they are apart).
 const startServer = (flags: string) =>
-  `ip netns exec blue setsid taskset -c 1 udp-echo ${PORT}${flags} </dev/null >/root/udp-echo.log 2>&1 &`;
+  `ip netns exec blue setsid taskset -c 1 udp-echo ${PORT}${flags} </dev/null >>/root/udp-echo.log 2>&1 &`;
 const serverUp = `until ip netns exec blue ss -Huln 'sport = :${PORT}' | grep -q .; do sleep 0.05; done`;
 
 const udpPing = checkTool('napi-busy-poll', 'udp-ping.c');

@@ -32,7 +32,7 @@ export default defineLab({
     ${redAndBlue}
     gcc -O2 -o /usr/local/bin/udp-receiver /root/udp-receiver.c
     gcc -O2 -o /usr/local/bin/udp-burst /root/udp-burst.c
-    ip netns exec blue setsid udp-receiver ${PORT} 4096 </dev/null >/root/receiver.log 2>&1 &
+    ip netns exec blue setsid udp-receiver ${PORT} 4096 </dev/null >>/root/receiver.log 2>&1 &
     until ip netns exec blue ss -Huln 'sport = :${PORT}' | grep -q .; do sleep 0.05; done`,
   exercises: [
     {

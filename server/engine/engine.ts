@@ -93,6 +93,9 @@ export interface Engine {
   list(): Promise<(Sandbox & { running: boolean })[]>;
   memory(sandboxId: string): Promise<MemoryUse>;
 
+  // Removes what sandboxes that no longer exist left on the host's disk; returns how many.
+  sweepOrphans(): Promise<number>;
+
   // Learners' kept files. A sandbox made without a volume (a warm one) can be given one while it
   // runs: its files become that volume's.
   claimVolume(sandboxId: string, volume: string): Promise<void>;

@@ -190,6 +190,10 @@ export class RuncEngine implements Engine {
     await fs.rm(bundle, { recursive: true, force: true });
   }
 
+  async sweepOrphans() {
+    return this.files.sweepEphemeral((sandboxId) => fs.access(this.bundlePath(sandboxId)).then(() => true, () => false));
+  }
+
   async memory(sandboxId: string): Promise<MemoryUse> {
     await this.initPid(sandboxId);
     return cgroupMemory(`/wirelab/${sandboxId}`);

@@ -96,6 +96,23 @@ export class Volumes {
     return volumes.filter((volume): volume is VolumeInfo => volume !== null);
   }
 
+  // Removes the scratch images of sandboxes that no longer exist (`alive` says which do): a host's
+  // reboot empties the state dir under /run but not these. An image a loop device still backs is
+  // in use by some engine sharing the directory; one made this last minute may be about to be.
+  async sweepEphemeral(alive: (sandboxId: string) => Promise<boolean>) {
+    const dir = path.join(this.dir, EPHEMERAL);
+    let removed = 0;
+    for (const file of await fs.readdir(dir).catch(() => [] as string[])) {
+      const image = path.join(dir, file);
+      const stat = await fs.stat(image).catch(() => null);
+      if (!stat || !file.endsWith('.ext4') || Date.now() - stat.mtimeMs < 60_000) continue;
+      if ((await alive(file.slice(0, -'.ext4'.length))) || (await run('losetup', ['-j', image])).stdout.trim()) continue;
+      await this.remove(image);
+      removed++;
+    }
+    return removed;
+  }
+
   async has(name: string) {
     return exists(this.imageOf(name));
   }

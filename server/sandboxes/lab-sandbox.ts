@@ -21,7 +21,8 @@ export async function startLabSandbox(
   try {
     if (lab.files) await engine.copyIn(sandbox.id, path.join(LABS_DIR, lab.id, 'files'), '/root', { keepExisting: resuming });
     if (lab.setup) {
-      const result = await engine.exec(sandbox.id, ['bash', '-euo', 'pipefail', '-c', lab.setup], {
+      const script = resuming ? `export LAB_RESUMING=1\n${lab.setup}` : lab.setup;
+      const result = await engine.exec(sandbox.id, ['bash', '-euo', 'pipefail', '-c', script], {
         timeoutMs: SETUP_TIMEOUT_MS,
         maxOutputBytes: 64 * 1024,
       });

@@ -112,7 +112,8 @@ export class Sessions {
     }
     for (const record of records.values()) this.records.end(record.id, END_REASONS.goneAfterRestart);
     await inBatches(leftovers, 8, (id) => this.engine.destroy(id));
-    return { adopted: this.byId.size, swept: leftovers.length };
+    const orphans = await this.engine.sweepOrphans();
+    return { adopted: this.byId.size, swept: leftovers.length + orphans };
   }
 
   startReaper() {

@@ -132,7 +132,7 @@ describe("a learner's files outlive the sandbox", () => {
     await learner.request('DELETE', '/api/labs/orientation/session');
   });
 
-  test('files unused past the retention are swept at start-up', async () => {
+  test('files unused past the retention, and the scratch files of sandboxes a reboot lost, are swept at start-up', async () => {
     const learner = new Learner(server.url);
     await learner.request('POST', '/api/labs/orientation/session');
     await learner.request('DELETE', '/api/labs/orientation/session');
@@ -141,8 +141,13 @@ describe("a learner's files outlive the sandbox", () => {
     assert.ok(images.length >= 1);
     const longAgo = new Date(Date.now() - 31 * 24 * 3600_000);
     for (const image of images) fs.utimesSync(path.join(files, image), longAgo, longAgo);
+    // A warm sandbox's scratch image whose bundle under /run went with a reboot.
+    const scratch = path.join(files, '.ephemeral', 'wl-0123456789ab.ext4');
+    fs.writeFileSync(scratch, '');
+    fs.utimesSync(scratch, longAgo, longAgo);
     await server.stop();
     server = await startServer({ port: 3217, dataDir, stateDir: '/run/wirelab-test-kept', env: { WIRELAB_METRICS_TOKEN: METRICS_TOKEN } });
+    assert.equal(fs.existsSync(scratch), false, 'the scratch image of a sandbox that no longer exists is removed before serving');
     await waitUntil(() => images.every((image) => !fs.existsSync(path.join(files, image))));
     assert.equal((await learner.request('GET', '/api/labs/orientation')).body.ended.filesKept, false);
   });
