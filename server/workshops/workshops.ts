@@ -172,7 +172,8 @@ export class Workshops {
     return lab;
   }
 
-  // A fresh sandbox for the learner in place of the one they had; their progress is kept.
+  // A fresh sandbox for the learner in place of the one they had, on their kept files: a stuck
+  // sandbox is the trouble, not the learner's notes. Their progress is kept too.
   async resetSandbox(workshop: Workshop, learnerId: string, labId: string) {
     const lab = this.workshopLab(workshop, labId);
     this.member(workshop, learnerId);

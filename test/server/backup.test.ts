@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
-import { Learner, startServer, type RunningServer } from '../support/server.ts';
+import { Learner, startServer, typeInto, waitForOutput, type RunningServer } from '../support/server.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
@@ -45,7 +45,7 @@ describe('npm run backup, while the server runs', () => {
     });
     while (saved < 200) await new Promise((resolve) => setTimeout(resolve, 20));
 
-    const target = path.join(outDir, 'wirelab-copy.db');
+    const target = path.join(outDir, 'wirelab-copy');
     const savedBefore = saved;
     const taken = await backup(dataDir, target);
     const savedAfter = saved;
@@ -53,9 +53,9 @@ describe('npm run backup, while the server runs', () => {
     await Promise.all(writers);
 
     assert.equal(taken.code, 0, taken.stderr);
-    assert.match(taken.stdout, /^backed up .*wirelab\.db to .*wirelab-copy\.db: \d+\.\d (KiB|MiB) \(\d+ pages\) in \d+ ms\n$/);
+    assert.match(taken.stdout, /^backed up .* to .*wirelab-copy: the database \d+\.\d (KiB|MiB) \(\d+ pages\), 0 learners' kept files 0\.0 KiB, in \d+ ms\n$/);
     assert.ok(savedAfter > savedBefore, 'the server kept writing during the backup');
-    const copy = new Database(target, { readonly: true });
+    const copy = new Database(path.join(target, 'wirelab.db'), { readonly: true });
     try {
       assert.equal(copy.pragma('integrity_check', { simple: true }), 'ok');
       assert.equal(copy.pragma('journal_mode', { simple: true }), 'delete', 'one self-contained file: no -wal needed beside it');
@@ -65,25 +65,65 @@ describe('npm run backup, while the server runs', () => {
     } finally {
       copy.close();
     }
-    assert.deepEqual(fs.readdirSync(outDir), ['wirelab-copy.db'], 'no partial file is left');
+    assert.deepEqual(fs.readdirSync(outDir), ['wirelab-copy'], 'no partial backup is left');
+    assert.deepEqual(fs.readdirSync(target).sort(), ['cookie-secret', 'files', 'wirelab.db']);
+  });
+
+  test("holds every learner's kept files, those of a running sandbox (frozen while copied) and of an ended one", async () => {
+    const running = new Learner(server.url);
+    const ended = new Learner(server.url);
+    for (const [learner, text] of [[running, 'running-notes'], [ended, 'ended-notes']] as const) {
+      const { body } = await learner.request('POST', '/api/labs/orientation/session');
+      const ws = learner.terminal(body.session.id);
+      await waitForOutput(ws, /# $/);
+      typeInto(ws, `echo ${text} > /root/notes.txt; sync; echo done\r`);
+      await waitForOutput(ws, /done\r\n[\s\S]*# $/);
+      ws.close();
+    }
+    await ended.request('DELETE', '/api/labs/orientation/session');
+
+    const target = path.join(outDir, 'with-files');
+    const taken = await backup(dataDir, target);
+    assert.equal(taken.code, 0, taken.stderr);
+    assert.match(taken.stdout, /, 2 learners' kept files \d+\.\d (KiB|MiB), /);
+    const images = fs.readdirSync(path.join(target, 'files'));
+    assert.equal(images.length, 2);
+    const found = images.map((image) => readFromImage(path.join(target, 'files', image), 'upper/root/notes.txt')).sort();
+    assert.deepEqual(found, ['ended-notes\n', 'running-notes\n']);
+
+    // The running learner's sandbox was thawed: its shell still writes.
+    const { body } = await running.request('GET', '/api/labs/orientation');
+    const ws = running.terminal(body.session.id);
+    await waitForOutput(ws, /# $/);
+    typeInto(ws, 'echo after > /root/after.txt && echo still-writing\r');
+    await waitForOutput(ws, /still-writing\r\n/);
+    ws.close();
+    await running.request('DELETE', '/api/labs/orientation/session');
   });
 
   test('refuses to replace an existing file unless told to', async () => {
-    const target = path.join(outDir, 'kept.db');
-    fs.writeFileSync(target, 'an older backup');
+    const target = path.join(outDir, 'kept');
+    fs.mkdirSync(target);
+    fs.writeFileSync(path.join(target, 'older.txt'), 'an older backup');
     const refused = await backup(dataDir, target);
     assert.equal(refused.code, 1);
-    assert.equal(refused.stderr.trim(), `backup: ${target} already exists: name another file, or add --force to replace it`);
-    assert.equal(fs.readFileSync(target, 'utf8'), 'an older backup');
+    assert.equal(refused.stderr.trim(), `backup: ${target} already exists and is not empty: name another directory, or add --force to replace it`);
+    assert.equal(fs.readFileSync(path.join(target, 'older.txt'), 'utf8'), 'an older backup');
 
     const forced = await backup(dataDir, target, '--force');
     assert.equal(forced.code, 0, forced.stderr);
-    const copy = new Database(target, { readonly: true });
+    assert.equal(fs.existsSync(path.join(target, 'older.txt')), false);
+    const copy = new Database(path.join(target, 'wirelab.db'), { readonly: true });
     assert.equal(copy.pragma('quick_check', { simple: true }), 'ok');
     copy.close();
 
     const usage = await backup(dataDir);
     assert.equal(usage.code, 2);
-    assert.match(usage.stderr, /usage: npm run backup -- <file> \[--force\]/);
+    assert.match(usage.stderr, /usage: npm run backup -- <directory> \[--force\]/);
   });
 });
+
+// A file inside a copied ext4 image, read with debugfs: nothing is mounted, and the copy stays as it was.
+function readFromImage(image: string, file: string) {
+  return execFileSync('debugfs', ['-R', `cat ${file}`, image], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+}
