@@ -10,7 +10,8 @@ import { missingFeatures, type KernelSupport } from '../sandboxes/kernel-feature
 import type { RateLimits } from '../limits/rate-limits.ts';
 import { Refusal } from '../limits/refusal.ts';
 import { sandboxStartFailures, sandboxStarts, sandboxStartSeconds } from '../ops/metrics.ts';
-import { CapacityError, END_REASONS, ROOT_HOST, sessionLog, type Session, type Sessions } from '../sandboxes/sessions.ts';
+import { END_REASONS } from '../sandboxes/end-reasons.ts';
+import { CapacityError, ROOT_HOST, sessionLog, type Session, type Sessions } from '../sandboxes/sessions.ts';
 import { traceRequest, TraceRequestError, type Tracer } from '../mediation/tracing.ts';
 import { EventStream } from './event-stream.ts';
 import { HttpError, readJson } from './json.ts';

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Lab } from '../../labs/define-lab.ts';
 import type { EndedSession, SessionRecords } from '../db/session-records.ts';
 import type { Engine, Sandbox } from '../engine/engine.ts';
+import { END_REASONS, endSentence } from './end-reasons.ts';
 import { kernelStateOf } from './kernel-state.ts';
 import { explainShellExit } from './shell-exit.ts';
 import { startLabSandbox } from './lab-sandbox.ts';
@@ -29,19 +30,6 @@ export interface SessionLimits {
   // Kept files nobody has used for this long are deleted.
   filesRetentionMs: number;
 }
-
-// Why a sandbox ends. Each but `reset` keeps the learner's files.
-export const END_REASONS = {
-  idle: 'idle timeout',
-  lifetime: 'maximum lifetime reached',
-  learner: 'ended by the learner',
-  reset: 'reset by the learner',
-  instructorReset: 'reset by the instructor',
-  instructorEnd: 'ended by the instructor',
-  serverStop: 'server stopped',
-  crashed: 'sandbox stopped unexpectedly',
-  goneAfterRestart: 'sandbox gone after a server restart',
-} as const;
 
 export class CapacityError extends Error {
   constructor(readonly retryAfterMinutes: number) {
@@ -149,20 +137,7 @@ export class Sessions {
 
   // Why a sandbox ended and what became of the learner's files, as the page and the terminal say it.
   sentenceFor(reason: string) {
-    const minutes = (ms: number) => (ms < 90_000 ? `${Math.round(ms / 1000)} seconds` : `${Math.round(ms / 60_000)} minutes`);
-    const kept = 'your files are kept: Start resumes on them';
-    switch (reason) {
-      case END_REASONS.idle: return `Your sandbox was stopped after ${minutes(this.limits.idleTimeoutMs)} idle — ${kept}.`;
-      case END_REASONS.lifetime: return `Your sandbox was stopped after ${minutes(this.limits.maxLifetimeMs)}, the longest one may run — ${kept}.`;
-      case END_REASONS.learner: return `You ended this lab's sandbox — ${kept}.`;
-      case END_REASONS.reset: return 'You reset this lab: its sandbox and your files in it were wiped.';
-      case END_REASONS.instructorReset: return `Your instructor restarted this lab's sandbox — ${kept}.`;
-      case END_REASONS.instructorEnd: return `Your instructor ended this lab's sandbox — ${kept}.`;
-      case END_REASONS.serverStop: return `The server was stopped, and your sandbox with it — ${kept}.`;
-      case END_REASONS.goneAfterRestart: return `Your sandbox did not survive a restart of the server — ${kept}.`;
-      case END_REASONS.crashed: return `Your sandbox stopped unexpectedly (it may have run out of memory) — ${kept}.`;
-      default: return `Your sandbox ended (${reason}) — ${kept}.`;
-    }
+    return endSentence(reason, this.limits);
   }
 
   // The learner's files of this lab, as a tar.gz; null when none are kept.
