@@ -29,7 +29,7 @@ export default async function keptFiles(server: RunningServer) {
   } finally {
     await browser.close();
   }
-  const onDisk = sandboxContender('user-namespace', '/run/wirelab-bench-disk', { volumesDir: '/var/lib/wirelab-bench/files', label: 'files on disk' });
+  const onDisk = sandboxContender('user-namespace', '/run/wirelab-bench-disk', { volumesDir: '/var/lib/wirelab-bench-files', label: 'files on disk' });
   const inMemory = sandboxContender('user-namespace', '/run/wirelab-bench-memory', { volumesDir: '/dev/shm/wirelab-bench-files', label: 'files in memory' });
   try {
     for (let round = 0; round < RUNS; round++) {
