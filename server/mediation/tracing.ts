@@ -67,6 +67,12 @@ export function traceRequest(lab: Lab, name: string | undefined, secondsArgument
 
 const TRACING_DIR = '/sys/kernel/tracing';
 
+// bpftrace prints "Attaching N probes..." before it attaches them, and (v0.17, Debian's) loses a
+// SIGINT that arrives while it attaches: the trace then runs its whole time. BEGIN fires once every
+// probe is attached, so its line is when tracing really starts.
+const ATTACHED = 'wirelab: probes attached';
+const RESEND_STOP_MS = 250;
+
 // Runs the host's bpftrace for learners, a few at a time (each one compiles its program with LLVM:
 // a second of CPU and ~100 MiB while it starts).
 export class Tracer {
@@ -116,16 +122,23 @@ export class Tracer {
 
   private async trace({ name, seconds }: TraceRequest, owner: number, write: (line: string) => void, signal: AbortSignal) {
     await ensureTracefs();
-    const program = `${PROGRAMS[name](owner)}\ninterval:s:${seconds} { exit(); }`;
+    const program = `BEGIN { printf("${ATTACHED}\\n"); }\n${PROGRAMS[name](owner)}\ninterval:s:${seconds} { exit(); }`;
     const bpftrace = spawn('bpftrace', ['-e', program], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const stop = () => bpftrace.kill('SIGINT');
+    // A stop asked for while bpftrace still attaches would be lost: ask again until it ends.
+    let resending: NodeJS.Timeout | undefined;
+    const stop = () => {
+      bpftrace.kill('SIGINT');
+      resending = setInterval(() => bpftrace.kill('SIGINT'), RESEND_STOP_MS);
+    };
+    bpftrace.once('close', () => clearInterval(resending));
     signal.addEventListener('abort', stop, { once: true });
     const reasons = this.dropReasonNames();
     let errors = '';
     let counted = false;
     bpftrace.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
     for await (const line of readline.createInterface({ input: bpftrace.stdout })) {
-      if (line.startsWith('Attaching ')) {
+      if (line.startsWith('Attaching ')) continue;
+      if (line === ATTACHED) {
         write(`Tracing ${TRACES[name].summary} in ${TRACES[name].scope} for ${seconds} s (stopping it sooner prints the counts so far)...`);
         continue;
       }

@@ -77,7 +77,10 @@ describe('the abuse limits of a real server', () => {
 
     const refusedReset = await alice.exchange('POST', '/api/labs/orientation/session/reset');
     assert.equal(refusedReset.status, 429);
-    assert.equal(refusedReset.headers.get('retry-after'), '1200');
+    // The wait counts down from the 20-minute window while the test runs: a loaded machine may have
+    // spent a few seconds of it already.
+    const retryAfter = Number(refusedReset.headers.get('retry-after'));
+    assert.ok(retryAfter > 1200 - 60 && retryAfter <= 1200, `Retry-After ${retryAfter} is the rest of the 20-minute window`);
     assert.match(refusedReset.body.error, /^Too many lab sandboxes were started from your network in a short time: try again in about 20 minutes\.$/);
     assert.equal((await alice.request('GET', '/api/labs/orientation')).body.session.id, reset.body.session.id);
 

@@ -36,9 +36,9 @@ function packetCounts(output: string) {
   return new Map([...output.matchAll(/^@packets\[(.+)\]: (\d+)$/gm)].map(([, device, count]) => [device, Number(count)]));
 }
 
-// Waits until the trace writing to `file` says it is counting. bpftrace prints "Attaching N
-// probes..." (which the server turns into "Tracing ...") just before it attaches: the short sleep
-// after it keeps the first packets of the test from racing the attachment.
+// Waits until the trace writing to `file` says it is counting: the server prints "Tracing ..." when
+// the program's BEGIN probe fires, once every probe is attached; the short sleep after it leaves
+// the kernel a moment before the test's first packets.
 async function waitUntilTracing(sandbox: Sandbox, file: string) {
   const waited = await sh(sandbox, `for i in $(seq 150); do grep -q '^Tracing' ${file} 2>/dev/null && { sleep 0.5; exit 0; }; sleep 0.1; done; cat ${file}; exit 1`);
   assert.equal(waited.exitCode, 0, `the trace in ${file} never started: ${waited.stdout} ${waited.stderr}`);
@@ -193,9 +193,10 @@ describe('the server traces and turns host-only knobs for a learner, within thei
     });
 
     test('lab stop-trace ends the learner\'s own trace early with the counts so far, and not another sandbox\'s', async () => {
-      const started = performance.now();
       const tracing = sh(a, 'lab trace receive 30 > /tmp/stopped.txt; echo $? > /tmp/stopped.status', TRACE_EXEC);
       await waitUntilTracing(a, '/tmp/stopped.txt');
+      // From here the trace has 30 s to run: what follows takes a few, however loaded the machine.
+      const started = performance.now();
       // B's stop-trace reaches only B's own lab command: A's trace goes on.
       const stoppedInB = await lab(b, ['stop-trace']);
       assert.equal(stoppedInB.exitCode, 0, stoppedInB.stdout);
@@ -209,7 +210,7 @@ describe('the server traces and turns host-only knobs for a learner, within thei
       const stoppedInA = await lab(a, ['stop-trace']);
       assert.equal(stoppedInA.exitCode, 0, stoppedInA.stdout);
       assert.equal((await tracing).exitCode, 0);
-      assert.ok(performance.now() - started < 20_000, 'the 30-second trace ended when asked');
+      assert.ok(performance.now() - started < 25_000, 'the 30-second trace ended when asked');
       const out = await sh(a, 'cat /tmp/stopped.txt; echo "status=$(cat /tmp/stopped.status)"');
       assert.match(out.stdout, /status=0$/m, out.stdout);
       assert.ok((packetCounts(out.stdout).get('veth-b') ?? 0) >= 3, `the counts so far are printed: ${out.stdout}`);
