@@ -99,8 +99,10 @@ test('Part 3: shaping a flow as a learner, the live counters show the qdisc drop
   await exercise.getByRole('checkbox', { name: 'Check as I type' }).uncheck();
 
   // The solution shapes veth-r and sends a one-second flood through it: the panel must see the drops.
+  // The rate is above zero for about one sample, which a loaded page may paint over before the test
+  // looks; the sparkline keeps a minute and marks a trouble counter that moved in it.
   await shell.type(solutionOf('shaping-tbf', 'shape-red'));
-  await expect(counters.locator('[data-series="dropped"]').first()).toHaveAttribute('data-rate', /[1-9]/, { timeout: 30_000 });
+  await expect(counters.locator('[data-series="dropped"] svg').first()).toHaveAttribute('data-trouble', 'true', { timeout: 30_000 });
   await exercise.getByRole('button', { name: 'Check' }).click();
   await expect(exercise.getByTestId('exercise-complete')).toBeVisible({ timeout: 30_000 });
 });
