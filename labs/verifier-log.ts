@@ -48,8 +48,8 @@ const KNOWN: KnownComplaint[] = [
   {
     pattern: /math between pkt pointer and register with unbounded (?:min|max) value is not allowed/,
     explain: () => ({
-      explanation: 'An offset read from the packet (a header length, say) is added to a packet pointer, and the verifier cannot tell how large that offset may be.',
-      fix: 'Bound the offset before the addition, with a mask or a comparison the verifier can follow: `ihl = ip->ihl & 0xf;` or `if (len > 60) return XDP_DROP;`, then check the resulting pointer against data_end.',
+      explanation: 'A value the verifier knows nothing about (a __u64 read from a map value or from a 64-bit field, or one compared only from one side) is added to a packet pointer, so it cannot tell where the result may point. A header length such as ip->ihl * 4 is not the cause: the verifier knows it lies between 0 and 60.',
+      fix: 'Bound the offset from both sides before the addition: an unsigned comparison does (`__u64 off = *value; if (off > 1500) return XDP_PASS;`), a signed `if (off > 60)` alone does not. Then check the resulting pointer against data_end before reading through it.',
     }),
   },
   {

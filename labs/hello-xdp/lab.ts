@@ -83,7 +83,14 @@ export default defineLab({
         },
       ],
       initiallyPassing: { 'TCP from red to blue still works': 'with no program attached, TCP flows; the check guards against a program that drops everything' },
-      hint: 'Compare `ip->protocol` with `IPPROTO_ICMP` and return `XDP_DROP` when they match. Attaching over an existing program needs `ip link set … xdp obj …` again (use `xdp` not `xdpgeneric`, or detach first with `ip link set dev veth-b xdp off`).',
+      hint: sh`
+        Compare \`ip->protocol\` with \`IPPROTO_ICMP\` and return \`XDP_DROP\` when they match. ip will not
+        attach over the program already on veth-b: without \`-force\` it answers "Error: XDP program
+        already attached." Replace it in one step with
+        \`ip netns exec blue ip -force link set dev veth-b xdp obj xdp_drop_icmp.o sec xdp\`,
+        or detach first with \`ip netns exec blue ip link set dev veth-b xdp off\` (with
+        \`xdpgeneric off\` if you attached it with \`xdpgeneric\`: a plain \`xdp off\` leaves a
+        generic program in place).`,
       solution: sh`
         cd /root
         sed -i 's|// TODO: if this IPv4 packet carries ICMP (ip->protocol), drop it.|if (ip->protocol == IPPROTO_ICMP) return XDP_DROP;|' xdp_drop_icmp.c

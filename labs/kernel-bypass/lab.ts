@@ -84,9 +84,11 @@ export default defineLab({
         bridge, no address and no routing. This time a program in userspace forwards: first DPDK's
         testpmd, then (next exercise) an AF_XDP forwarder in C.
 
-        DPDK is made to drive a network card itself: bound to vfio-pci, the card's registers and
-        DMA rings are mapped into the process, whose poll-mode driver reads them in a loop, and the
-        kernel never sees a packet. A sandbox can have none of that (no card, no IOMMU, no
+        DPDK is made to drive a network card itself. Usually the port is bound to vfio-pci: the
+        card's registers and DMA rings are mapped into the process, whose poll-mode driver reads
+        them in a loop, and the kernel never sees a packet. (A few drivers, mlx5's for NVIDIA
+        cards, are bifurcated instead: the kernel keeps the port and its netdev, and DPDK drives
+        queues of its own on it.) A sandbox can have none of that (no card, no IOMMU, no
         hugepages, and root here cannot bind a driver), so testpmd takes the ports through its
         AF_PACKET driver, net_af_packet: a packet socket per port, the kernel's receive path up to
         the packet tap, then a copy into testpmd's ring. Same program, same polling, no bypass.
@@ -106,7 +108,9 @@ export default defineLab({
 
         Run it (\`bash dpdk-forward.sh 20\`) and ping right from left in another tab (\`ping
         10.0.0.2\` in left). In a third, \`top -H\` shows the thread dpdk-worker1 at 100 % whether
-        pings flow or not: a poll-mode driver never sleeps. That is why the script runs it under
+        pings flow or not: its forwarding loop polls and never sleeps (a DPDK application can
+        choose to sleep on a queue's receive interrupt, with drivers that have one; this one
+        polls). That is why the script runs it under
         \`timeout -s INT\`, which stops it as Ctrl-C would (it prints its forward statistics, then
         exits). TCP works too (\`iperf3\`): setup turned checksum offload and TSO off on the hosts'
         eth0, because a packet socket passes on neither a checksum still to compute nor a 64 KiB
