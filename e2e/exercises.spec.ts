@@ -123,6 +123,8 @@ test('Part 4: a program the verifier refuses is explained, with its C line, in t
 });
 
 test('Part 5: a learner brings the IKEv2 tunnel up from the browser terminal, and the exercise turns green', async ({ page, shell }) => {
+  // Two charons start and negotiate from typed commands: on a loaded machine that alone took over a minute.
+  test.setTimeout(180_000);
   await openLab(page, shell, 'ipsec-vpc', 'ipsec-tunnel');
   const exercise = exercisePanel(page, 'ipsec-tunnel', 'ikev2-psk');
   await exercise.getByRole('checkbox', { name: 'Check as I type' }).uncheck();

@@ -134,7 +134,7 @@ export default defineLab({
           name: 'pings from left reach right through testpmd, and only while it runs',
           run: testpmdRun,
           pass: checkTestpmd,
-          timeoutMs: 25_000,
+          timeoutMs: 60_000,
           live: false,
         },
       ],

@@ -18,6 +18,11 @@ export function checkScript(out: CommandOutput) {
   return true;
 }
 
+// How long the learner's script may run before the checker ends it: testpmd's own seconds, plus
+// room for EAL to start and for testpmd to print its statistics on a loaded machine (measured: EAL
+// took over 6 s while CI, a CPU hog and an image build shared two cores).
+const SCRIPT_LIMIT_SECONDS = TESTPMD_SECONDS + 25;
+
 // A ping before testpmd starts (it must not get through: nothing else forwards), then the learner's
 // script in a session of its own, a few pings while testpmd runs, and testpmd's output. Whatever the
 // script leaves running past its time is ended, by session, so a stray testpmd cannot keep spinning.
@@ -29,9 +34,9 @@ export const testpmdRun = sh`
   count=$((3 + RANDOM % 4))
   echo "count=$count"
   log="$TMPDIR/dpdk-check.log"
-  setsid timeout -k 1 ${TESTPMD_SECONDS + 6} bash ${SCRIPT} ${TESTPMD_SECONDS} </dev/null >$log 2>&1 &
+  setsid timeout -k 1 ${SCRIPT_LIMIT_SECONDS} bash ${SCRIPT} ${TESTPMD_SECONDS} </dev/null >$log 2>&1 &
   session=$!
-  for wait in $(seq 60); do grep -q 'start packet forwarding' $log && break; kill -0 $session 2>/dev/null || break; sleep 0.1; done
+  for wait in $(seq 200); do grep -q 'start packet forwarding' $log && break; kill -0 $session 2>/dev/null || break; sleep 0.1; done
   sleep 0.3
   echo "received=${pingsAnswered('left', '10.0.0.2', '-c $count -i 0.2')}"
   if kill -0 $session 2>/dev/null; then echo alive=yes; else echo alive=no; fi
@@ -80,7 +85,7 @@ export function checkTestpmd(out: CommandOutput) {
   }
   const count = Number(values.count);
   const received = Number(values.received || 0);
-  const leftover = values.leftover === 'killed' ? ` Your script was still running ${TESTPMD_SECONDS + 6} s later, so the checker ended it: keep the \`timeout -s INT "$seconds"\` in front of testpmd.` : '';
+  const leftover = values.leftover === 'killed' ? ` Your script was still running ${SCRIPT_LIMIT_SECONDS} s later, so the checker ended it: keep the \`timeout -s INT "$seconds"\` in front of testpmd.` : '';
   const lastLines = log.trim().split('\n').slice(-4).join(' / ');
   const { stats, macs: portMacs } = testpmdOutput(log);
   const known = testpmdErrors.find(([pattern]) => pattern.test(log));
