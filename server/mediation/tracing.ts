@@ -130,8 +130,13 @@ export class Tracer {
       bpftrace.kill('SIGINT');
       resending = setInterval(() => bpftrace.kill('SIGINT'), RESEND_STOP_MS);
     };
-    bpftrace.once('close', () => clearInterval(resending));
     signal.addEventListener('abort', stop, { once: true });
+    // Once bpftrace has ended, a later abort (the session ending) has nothing to stop and must not
+    // start a resend that nothing would clear.
+    bpftrace.once('close', () => {
+      clearInterval(resending);
+      signal.removeEventListener('abort', stop);
+    });
     const reasons = this.dropReasonNames();
     let errors = '';
     let counted = false;
